@@ -1,0 +1,28 @@
+# Every target creates or reuses .venv by itself, so a fresh clone needs nothing else.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo test bench zoo clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(PY) -m atelier demo --out gallery
+
+test: $(STAMP)
+	$(PY) -m pytest -q
+
+bench: $(STAMP)
+	$(PY) benchmarks/run.py --out docs/benchmarks.md
+
+zoo: $(STAMP)
+	$(PY) -m atelier.zoo.recipes
+
+clean:
+	rm -rf $(VENV) gallery build *.egg-info
