@@ -1,0 +1,182 @@
+"""One self-describing checkpoint format for every model family.
+
+A checkpoint is a single ``.safetensors`` file:
+
+* tensors: ``model.<module>.<param>`` for each module's state dict, ``optim.<name>.<i>.<key>`` for
+  optimizer state tensors, ``rng.torch`` for the CPU generator state;
+* header metadata ``atelier`` (JSON): format version, model ``kind``, the family ``config``, ``step``,
+  optimizer param groups and scalar state, scheduler state, Python/NumPy RNG state, a fingerprint of
+  the training data, the package version, provenance and metrics.
+
+safetensors never executes code on load, so a checkpoint from a stranger is safe to open; pickle
+files are recognised by their first bytes and refused. Writes go to a temporary file in the same
+folder and are renamed into place, so an interrupted save never leaves a half-written checkpoint.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+
+from atelier.errors import AtelierError
+
+FORMAT = "atelier-checkpoint"
+FORMAT_VERSION = 1
+_PICKLE_MAGIC = (b"\x80", b"PK\x03\x04")  # pickle protocol 2+, torch.save zip archives
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """What :func:`load_checkpoint` returns: the model kind, its config and every saved piece."""
+
+    kind: str
+    config: dict[str, Any]
+    step: int
+    tensors: dict[str, torch.Tensor]
+    meta: dict[str, Any] = field(default_factory=dict)
+    path: Path | None = None
+
+    def module_state(self, name: str) -> dict[str, torch.Tensor]:
+        """The state dict saved for module ``name`` (e.g. ``"G"``)."""
+        prefix = f"model.{name}."
+        state = {k[len(prefix):]: v for k, v in self.tensors.items() if k.startswith(prefix)}
+        if not state:
+            found = sorted({k.split(".")[1] for k in self.tensors if k.startswith("model.")})
+            raise AtelierError(f"checkpoint {self.path}: no module {name!r}; it holds: {', '.join(found)}")
+        return state
+
+    def has_module(self, name: str) -> bool:
+        return any(k.startswith(f"model.{name}.") for k in self.tensors)
+
+    def optimizer_state(self, name: str) -> dict[str, Any] | None:
+        saved = self.meta.get("optimizers", {}).get(name)
+        if saved is None:
+            return None
+        state: dict[int, dict[str, Any]] = {}
+        for pid, scalars in saved["scalars"].items():
+            state[int(pid)] = dict(scalars)
+        prefix = f"optim.{name}."
+        for key, value in self.tensors.items():
+            if key.startswith(prefix):
+                pid, tkey = key[len(prefix):].split(".", 1)
+                state.setdefault(int(pid), {})[tkey] = value
+        return {"state": state, "param_groups": saved["param_groups"]}
+
+
+def save_checkpoint(
+    path: str | os.PathLike,
+    *,
+    kind: str,
+    config: dict[str, Any],
+    modules: dict[str, torch.nn.Module],
+    step: int = 0,
+    optimizers: dict[str, torch.optim.Optimizer] | None = None,
+    schedulers: dict[str, Any] | None = None,
+    extra: dict[str, Any] | None = None,
+) -> Path:
+    """Write a checkpoint atomically and return its path.
+
+    >>> import torch, tempfile, os
+    >>> p = save_checkpoint(os.path.join(tempfile.mkdtemp(), "m.safetensors"), kind="demo",
+    ...                     config={"width": 4}, modules={"net": torch.nn.Linear(4, 2)})
+    >>> load_checkpoint(p).kind
+    'demo'
+    """
+    from atelier import __version__
+
+    path = Path(path)
+    tensors: dict[str, torch.Tensor] = {}
+    for name, module in modules.items():
+        for key, value in module.state_dict().items():
+            tensors[f"model.{name}.{key}"] = value.detach().cpu().contiguous()
+    optim_meta: dict[str, Any] = {}
+    for name, opt in (optimizers or {}).items():
+        sd = opt.state_dict()
+        scalars: dict[str, dict[str, Any]] = {}
+        for pid, pstate in sd["state"].items():
+            scalars[str(pid)] = {}
+            for key, value in pstate.items():
+                if torch.is_tensor(value):
+                    tensors[f"optim.{name}.{pid}.{key}"] = value.detach().cpu().contiguous()
+                else:
+                    scalars[str(pid)][key] = value
+        optim_meta[name] = {"param_groups": sd["param_groups"], "scalars": scalars}
+    tensors["rng.torch"] = torch.get_rng_state()
+    meta = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "kind": kind,
+        "config": config,
+        "step": int(step),
+        "package_version": __version__,
+        "optimizers": optim_meta,
+        "schedulers": {k: s.state_dict() for k, s in (schedulers or {}).items()},
+        **(extra or {}),
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        save_file(tensors, tmp, metadata={"atelier": json.dumps(meta, default=_jsonable)})
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return path
+
+
+def load_checkpoint(path: str | os.PathLike, *, expect_kind: str | tuple[str, ...] | None = None) -> Checkpoint:
+    """Read a checkpoint, refusing pickles, truncated files and files of another kind."""
+    path = Path(path)
+    if not path.is_file():
+        raise AtelierError(f"checkpoint {path}: no such file")
+    with open(path, "rb") as fh:
+        head = fh.read(8)
+    if len(head) < 8:
+        raise AtelierError(f"checkpoint {path}: file is empty or truncated ({len(head)} bytes)")
+    if head.startswith(_PICKLE_MAGIC):
+        raise AtelierError(
+            f"checkpoint {path}: this is a pickle/torch.save file; Atelier never unpickles files "
+            "(they can run code) and reads only its own .safetensors checkpoints"
+        )
+    try:
+        from safetensors import safe_open
+
+        with safe_open(str(path), framework="pt") as fh:
+            header = fh.metadata() or {}
+        tensors = load_file(str(path))
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise AtelierError(f"checkpoint {path}: not a readable safetensors file (truncated or corrupt: {exc})") from None
+    if "atelier" not in header:
+        raise AtelierError(f"checkpoint {path}: a safetensors file but not an Atelier checkpoint (no 'atelier' header)")
+    meta = json.loads(header["atelier"])
+    if meta.get("format") != FORMAT:
+        raise AtelierError(f"checkpoint {path}: unknown format {meta.get('format')!r}")
+    kind = meta["kind"]
+    if expect_kind is not None:
+        allowed = (expect_kind,) if isinstance(expect_kind, str) else expect_kind
+        if kind not in allowed:
+            raise AtelierError(
+                f"checkpoint {path} holds a {kind!r} model; this command needs: {', '.join(allowed)}"
+            )
+    return Checkpoint(kind=kind, config=meta["config"], step=meta["step"], tensors=tensors, meta=meta, path=path)
+
+
+def _jsonable(value: Any) -> Any:
+    if torch.is_tensor(value):
+        return value.tolist()
+    if isinstance(value, (set, tuple)):
+        return list(value)
+    if hasattr(value, "item"):
+        return value.item()
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"cannot store {type(value).__name__} in checkpoint metadata")

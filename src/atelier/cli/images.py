@@ -1,0 +1,236 @@
+"""Image-model commands: sample, interpolate, reconstruct, encode, decode."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from atelier.errors import AtelierError
+
+
+def add_commands(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("sample", help="generate images from a GAN or VAE")
+    p.add_argument("model", help="checkpoint path or shipped model name (see `atelier models`)")
+    p.add_argument("--n", type=int, default=64, help="number of images (default: 64)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--class", dest="label", type=int, default=None, help="class to generate (conditional models)")
+    p.add_argument("--truncation", type=float, default=None, help="GAN truncation threshold, e.g. 0.7")
+    p.add_argument("--temperature", type=float, default=None, help="VAE prior temperature (default: 1.0)")
+    p.add_argument("--nrow", type=int, default=None, help="images per row of the grid")
+    p.add_argument("--out", required=True,
+                   help="a .png/.jpg/.webp file for a grid, or a folder for one file per image")
+    p.set_defaults(handler=_sample)
+
+    p = sub.add_parser("interpolate", help="morph between two seeds, two images, or two melodies")
+    p.add_argument("model", help="checkpoint path or shipped model name")
+    p.add_argument("inputs", nargs="*", help="two images (VAE) or two MIDI files (music models)")
+    p.add_argument("--seeds", default="0,1", help="two seeds to interpolate between (default: 0,1)")
+    p.add_argument("--steps", type=int, default=8, help="frames including both ends (default: 8)")
+    p.add_argument("--class", dest="label", type=int, default=None)
+    p.add_argument("--out", required=True, help="output strip (.png) — a .gif beside it is written too")
+    p.add_argument("--gif", default=None, help="path of the animated GIF (default: OUT with .gif)")
+    p.set_defaults(handler=_interpolate)
+
+    p = sub.add_parser("reconstruct", help="VAE: encode and decode images, shown beside the originals")
+    p.add_argument("model")
+    p.add_argument("images", nargs="*", help="image files (default: --n held-out images of --data)")
+    p.add_argument("--data", default="mnist")
+    p.add_argument("--n", type=int, default=16)
+    p.add_argument("--out", required=True)
+    p.set_defaults(handler=_reconstruct)
+
+    p = sub.add_parser("encode", help="VAE: images → latent means, saved as .npz")
+    p.add_argument("model")
+    p.add_argument("images", nargs="+")
+    p.add_argument("--class", dest="label", type=int, default=None)
+    p.add_argument("--out", required=True, help="an .npz file with arrays mu, logvar, files")
+    p.set_defaults(handler=_encode)
+
+    p = sub.add_parser("decode", help="VAE: latents from an .npz (array mu or z) → images")
+    p.add_argument("model")
+    p.add_argument("latents", help=".npz written by `atelier encode`, or with an array 'z'")
+    p.add_argument("--class", dest="label", type=int, default=None)
+    p.add_argument("--out", required=True)
+    p.set_defaults(handler=_decode)
+
+
+# ---- helpers -----------------------------------------------------------------------------------
+
+def _load_image_model(name: str):
+    from atelier.api import load
+
+    model = load(name)
+    if not hasattr(model, "sample") or not hasattr(getattr(model, "config", None), "image_size"):
+        raise AtelierError(f"model {name}: not an image model (GAN or VAE); for music use `atelier compose`")
+    return model
+
+
+def _require_vae(model, name: str):
+    if not hasattr(model, "encode"):
+        raise AtelierError(f"model {name}: encode/decode/reconstruct need a VAE, this is a GAN")
+    return model
+
+
+def _labels(model, label: int | None, n: int) -> list[int] | None:
+    if label is None:
+        return None
+    return [label] * n
+
+
+def _provenance(args: argparse.Namespace, model_name: str) -> dict:
+    from atelier import zoo
+
+    path = Path(model_name)
+    digest = zoo.sha256_file(path) if path.exists() else zoo.read_manifest()[model_name].sha256
+    params = {k: v for k, v in vars(args).items() if k != "handler" and isinstance(v, (int, float, str, list, type(None)))}
+    return {"atelier": _version(), "command": args.command, "params": params, "model_sha256": digest}
+
+
+def _version() -> str:
+    from atelier import __version__
+
+    return __version__
+
+
+def write_grid(images: torch.Tensor, out: str | Path, *, nrow: int | None = None, metadata: dict | None = None) -> Path:
+    from atelier.images.grid import make_grid, to_pil
+    from atelier.imageio import write_image
+
+    nrow = nrow or max(1, int(np.ceil(np.sqrt(images.shape[0]))))
+    return write_image(to_pil(make_grid(images, nrow=nrow)), out, metadata=metadata)
+
+
+def write_gif(frames: torch.Tensor, out: str | Path, *, scale: int = 4, duration_ms: int = 120) -> Path:
+    """An animated GIF that plays forward and back (a "boomerang"), each frame scaled up."""
+    from atelier.images.grid import to_pil
+    from atelier.io import atomic_write
+
+    pics = [to_pil(f).resize((f.shape[-1] * scale, f.shape[-2] * scale), resample=0) for f in frames]
+    loop = pics + pics[-2:0:-1]
+    return atomic_write(out, lambda tmp: loop[0].save(tmp, format="GIF", save_all=True, append_images=loop[1:],
+                                                        duration=duration_ms, loop=0))
+
+
+def _read_images(paths: list[str], model) -> torch.Tensor:
+    from atelier.imageio import read_image, resize_crop, to_array
+
+    cfg = model.config
+    mode = "L" if cfg.channels == 1 else "RGB"
+    arrs = [to_array(resize_crop(read_image(p, mode=mode), cfg.image_size)) for p in paths]
+    return torch.from_numpy(np.stack(arrs)).float().div(127.5).sub(1.0)
+
+
+# ---- handlers ----------------------------------------------------------------------------------
+
+def _sample(args: argparse.Namespace) -> int:
+    from atelier.api import sample
+
+    if args.n <= 0:
+        raise AtelierError(f"--n must be a positive number of images, got {args.n}")
+    model = _load_image_model(args.model)
+    images = sample(model, args.n, seed=args.seed, labels=_labels(model, args.label, args.n),
+                    truncation=args.truncation, temperature=args.temperature)
+    out = Path(args.out)
+    meta = _provenance(args, args.model)
+    if out.suffix:
+        write_grid(images, out, nrow=args.nrow, metadata=meta)
+        print(f"wrote a grid of {args.n} images: {out}")
+    else:
+        from atelier.images.grid import to_pil
+        from atelier.imageio import write_image
+
+        for i, img in enumerate(images):
+            write_image(to_pil(img), out / f"sample_{i:04d}.png", metadata={**meta, "index": i})
+        print(f"wrote {args.n} images to {out}/")
+    return 0
+
+
+def _interpolate(args: argparse.Namespace) -> int:
+    from atelier.api import load
+
+    if args.steps < 2:
+        raise AtelierError(f"--steps must be at least 2 (both ends), got {args.steps}")
+    model = load(args.model)
+    if not hasattr(getattr(model, "config", None), "image_size"):
+        from atelier.cli import music as music_cli  # music models interpolate MIDI files
+
+        return music_cli.interpolate_command(model, args)
+    if args.inputs:
+        if len(args.inputs) != 2:
+            raise AtelierError(f"interpolate takes two images, got {len(args.inputs)}")
+        _require_vae(model, args.model)
+        a, b = _read_images(args.inputs, model)
+        frames = model.interpolate(a, b, steps=args.steps, label=args.label)
+    else:
+        try:
+            seed_a, seed_b = (int(s) for s in args.seeds.split(","))
+        except ValueError:
+            raise AtelierError(f"--seeds {args.seeds!r}: expected two integers like 0,1") from None
+        frames = model.interpolate(seed_a, seed_b, steps=args.steps, label=args.label)
+    out = Path(args.out)
+    write_grid(frames, out, nrow=args.steps, metadata=_provenance(args, args.model))
+    gif = Path(args.gif) if args.gif else out.with_suffix(".gif")
+    write_gif(frames, gif)
+    print(f"wrote {out} and {gif}")
+    return 0
+
+
+def _reconstruct(args: argparse.Namespace) -> int:
+    model = _require_vae(_load_image_model(args.model), args.model)
+    if args.images:
+        x, y = _read_images(args.images, model), None
+    else:
+        from atelier.data.images import load_images
+
+        if args.n <= 0:
+            raise AtelierError(f"--n must be positive, got {args.n}")
+        _, held_out = load_images(args.data, size=model.config.image_size, channels=model.config.channels).split(seed=0)
+        x, y = held_out.get_batch(torch.arange(min(args.n, len(held_out))))
+    with torch.no_grad():
+        recon = model.reconstruct(x, y if model.config.num_classes else None)
+    pairs = torch.stack([x, recon], dim=1).flatten(0, 1)  # original, reconstruction, original, …
+    write_grid(pairs, args.out, nrow=min(16, pairs.shape[0]), metadata=_provenance(args, args.model))
+    print(f"wrote originals beside reconstructions: {args.out}")
+    return 0
+
+
+def _encode(args: argparse.Namespace) -> int:
+    from atelier.io import atomic_write
+
+    model = _require_vae(_load_image_model(args.model), args.model)
+    x = _read_images(args.images, model)
+    with torch.no_grad():
+        mu, logvar = model.encode(x, _labels(model, args.label, len(x)))
+    out = Path(args.out)
+    if out.suffix != ".npz":
+        raise AtelierError(f"--out {out}: latents are written as .npz")
+    atomic_write(out, lambda tmp: np.savez(open(tmp, "wb"), mu=mu.numpy(), logvar=logvar.numpy(),
+                                           files=np.array(args.images)))
+    print(f"wrote {len(x)} latent codes of size {mu.shape[1]}: {out}")
+    return 0
+
+
+def _decode(args: argparse.Namespace) -> int:
+    model = _require_vae(_load_image_model(args.model), args.model)
+    path = Path(args.latents)
+    if not path.is_file():
+        raise AtelierError(f"latents {path}: no such file")
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            key = "z" if "z" in npz.files else "mu" if "mu" in npz.files else None
+            if key is None:
+                raise AtelierError(f"latents {path}: no array 'z' or 'mu' (found: {', '.join(npz.files)})")
+            z = torch.from_numpy(npz[key]).float()
+    except (OSError, ValueError, EOFError) as exc:
+        raise AtelierError(f"latents {path}: not a readable .npz file ({exc})") from None
+    z_dim = model.config.z_dim
+    if z.ndim != 2 or z.shape[1] != z_dim:
+        raise AtelierError(f"latents {path}: shape {tuple(z.shape)}, the model takes (N, {z_dim})")
+    with torch.no_grad():
+        images = model.decode(z, _labels(model, args.label, len(z)))
+    write_grid(images, args.out, metadata=_provenance(args, args.model))
+    print(f"decoded {len(z)} latents: {args.out}")
+    return 0

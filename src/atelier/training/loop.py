@@ -1,0 +1,428 @@
+"""One training loop for every model family.
+
+A family describes its training as a *task*: the modules to save, their optimizers, and a
+``train_step(batch, ctx)`` that computes its losses and calls ``ctx.optimize(name, loss)`` for each
+optimizer. The loop owns everything else: batching, devices, the progress bar, sample pictures,
+validation, TensorBoard, checkpoints, resume, Ctrl-C, NaN guards and data parallelism.
+
+Exact resume. All randomness of step ``s`` comes from a seed derived from ``(seed, s)``: the batch
+order of each epoch from ``(seed, epoch)`` and the noise of each step from ``(seed, step)``. A resumed
+run therefore draws the same batches and the same noise as an uninterrupted one, and on the CPU its
+losses match to float precision. Data parallelism uses the same rule: every rank draws the *global*
+batch of noise and takes its own rows, so N processes reproduce the single-process run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import dataclasses
+import math
+import os
+import signal
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from atelier.checkpoint import load_checkpoint, save_checkpoint
+from atelier.errors import AtelierError
+from atelier.training import distributed as dist_util
+
+CHECKPOINT_NAME = "checkpoint.safetensors"
+DEVICES = ("auto", "cpu", "cuda", "mps")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Settings of the loop itself, shared by every family (the model's own live in its config)."""
+
+    num_steps: int = 2000
+    batch_size: int = 64
+    seed: int = 0
+    device: str = "cpu"  # auto | cpu | cuda | mps
+    log_every: int = 25  # steps between logged (averaged) losses
+    sample_every: int = 500  # steps between sample pictures; 0 = never
+    eval_every: int = 1000  # steps between validation metrics; 0 = never
+    checkpoint_every: int = 500  # steps between checkpoints (one is always written at the end)
+    tensorboard: bool = True
+    progress: bool = True
+
+    def __post_init__(self) -> None:
+        for name in ("num_steps", "batch_size"):
+            if getattr(self, name) <= 0:
+                raise AtelierError(f"--{name.replace('_', '-')} must be a positive integer, got {getattr(self, name)}")
+        for name in ("log_every", "sample_every", "eval_every", "checkpoint_every"):
+            if getattr(self, name) < 0:
+                raise AtelierError(f"--{name.replace('_', '-')} must be 0 or more, got {getattr(self, name)}")
+        if self.device not in DEVICES and not self.device.startswith("cuda:"):
+            raise AtelierError(f"unknown device {self.device!r}; choose one of: {', '.join(DEVICES)}")
+
+
+class Task(Protocol):
+    """What a family hands to :func:`fit`."""
+
+    kind: str
+    config: Any  # the family's frozen config dataclass
+    modules: dict[str, torch.nn.Module]
+    optimizers: dict[str, torch.optim.Optimizer]
+
+    def train_step(self, batch: Any, ctx: "StepContext") -> dict[str, torch.Tensor | float]: ...
+
+
+def resolve_device(name: str) -> torch.device:
+    """``auto`` picks CUDA, then Apple's MPS, then the CPU; an unavailable choice is an error."""
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise AtelierError(f"--device {name}: no CUDA GPU is available here; use --device cpu or auto")
+    if name == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
+        raise AtelierError("--device mps: Apple's MPS backend is not available here; use --device cpu or auto")
+    if name not in DEVICES and not name.startswith("cuda:"):
+        raise AtelierError(f"unknown device {name!r}; choose one of: {', '.join(DEVICES)}")
+    return torch.device(name)
+
+
+def step_seed(seed: int, step: int, stream: int = 0) -> int:
+    """A seed for one step (and stream) that does not depend on anything that came before."""
+    return (seed * 1_000_003 + step * 7_919 + stream * 104_729) % (2**63 - 1)
+
+
+@dataclass
+class StepContext:
+    """What a step may use: its number, its device, its own random numbers, and the optimizers."""
+
+    step: int
+    seed: int
+    device: torch.device
+    dist: dist_util.DistInfo
+    optimizers: dict[str, torch.optim.Optimizer]
+    global_batch: int
+    generator: torch.Generator = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.generator = torch.Generator().manual_seed(step_seed(self.seed, self.step))
+        torch.manual_seed(step_seed(self.seed, self.step, stream=1))  # dropout and the like
+
+    def _rows(self, t: torch.Tensor) -> torch.Tensor:
+        """This rank's rows of a tensor drawn for the global batch."""
+        if not self.dist.enabled:
+            return t.to(self.device)
+        per = t.shape[0] // self.dist.world_size
+        return t[self.dist.rank * per:(self.dist.rank + 1) * per].to(self.device)
+
+    def randn(self, *shape: int) -> torch.Tensor:
+        """Gaussian noise of shape (global_batch, *shape), this rank's rows, on the device."""
+        return self._rows(torch.randn(self.global_batch, *shape, generator=self.generator))
+
+    def rand(self, *shape: int) -> torch.Tensor:
+        return self._rows(torch.rand(self.global_batch, *shape, generator=self.generator))
+
+    def randint(self, high: int, *shape: int) -> torch.Tensor:
+        return self._rows(torch.randint(high, (self.global_batch, *shape), generator=self.generator))
+
+    def optimize(self, name: str, loss: torch.Tensor, *, clip_grad_norm: float | None = None) -> None:
+        """zero_grad → backward → average over ranks → (clip) → step, for optimizer ``name``."""
+        opt = self.optimizers[name]
+        params = [p for g in opt.param_groups for p in g["params"]]
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        dist_util.average_gradients(params, self.dist)
+        if clip_grad_norm is not None:
+            torch.nn.utils.clip_grad_norm_(params, clip_grad_norm)
+        opt.step()
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    """What :func:`fit` returns."""
+
+    step: int
+    checkpoint: Path
+    history: list[dict[str, float]]  # one row per logged step: {"step": s, "loss_name": value, ...}
+    metrics: dict[str, float]  # the last validation metrics (empty if none ran)
+
+
+def batch_indices(n_items: int, batch_size: int, seed: int, step: int) -> torch.Tensor:
+    """Indices of the global batch of ``step``: epochs are seeded permutations, the last partial batch dropped."""
+    per_epoch = n_items // batch_size
+    if per_epoch == 0:
+        raise AtelierError(f"--batch-size {batch_size} is larger than the training set ({n_items} items)")
+    epoch, b = divmod(step, per_epoch)
+    perm = torch.randperm(n_items, generator=torch.Generator().manual_seed(step_seed(seed, epoch, stream=2)))
+    return perm[b * batch_size:(b + 1) * batch_size]
+
+
+def _collate(data: Any, idx: torch.Tensor) -> Any:
+    if hasattr(data, "get_batch"):
+        return data.get_batch(idx)
+    return torch.utils.data.default_collate([data[int(i)] for i in idx])
+
+
+def _to_device(batch: Any, device: torch.device) -> Any:
+    if torch.is_tensor(batch):
+        return batch.to(device, non_blocking=True)
+    if isinstance(batch, (list, tuple)):
+        return type(batch)(_to_device(b, device) for b in batch)
+    if isinstance(batch, dict):
+        return {k: _to_device(v, device) for k, v in batch.items()}
+    return batch
+
+
+def _rank_rows(batch: Any, info: dist_util.DistInfo) -> Any:
+    if not info.enabled:
+        return batch
+    if torch.is_tensor(batch):
+        per = batch.shape[0] // info.world_size
+        return batch[info.rank * per:(info.rank + 1) * per]
+    if isinstance(batch, (list, tuple)):
+        return type(batch)(_rank_rows(b, info) for b in batch)
+    if isinstance(batch, dict):
+        return {k: _rank_rows(v, info) for k, v in batch.items()}
+    return batch
+
+
+def fit(
+    task: Task,
+    data: Any,
+    *,
+    config: TrainConfig,
+    out_dir: str | os.PathLike,
+    resume: bool = False,
+    data_fingerprint: str = "",
+    provenance: dict[str, Any] | None = None,
+    on_log: Callable[[int, dict[str, float]], None] | None = None,
+) -> TrainResult:
+    """Train ``task`` on ``data`` for ``config.num_steps`` global steps, writing into ``out_dir``.
+
+    ``data`` is indexable with ``len()``; if it has ``get_batch(indices)`` that is used to build a
+    batch, otherwise items are stacked with ``default_collate``. With ``resume=True`` training
+    continues from ``out_dir/checkpoint.safetensors`` exactly where it stopped.
+    """
+    # 1. Check inputs and set up devices and processes.
+    out = Path(out_dir)
+    device = resolve_device(config.device)
+    info = dist_util.init_from_env(device)
+    if info.enabled and device.type == "cuda":
+        device = torch.device("cuda", info.local_rank)
+        torch.cuda.set_device(device)
+    if config.batch_size % info.world_size:
+        raise AtelierError(f"--batch-size {config.batch_size} must divide evenly over {info.world_size} processes")
+    n_items = len(data)
+    batch_indices(n_items, config.batch_size, config.seed, 0)  # fails early if the batch is too large
+    for module in task.modules.values():
+        module.to(device)
+    ckpt_path = out / CHECKPOINT_NAME
+    family_config = dataclasses.asdict(task.config)
+
+    # 2. Resume: restore weights, optimizer moments, step and history.
+    start, history = 0, []
+    if resume:
+        if not ckpt_path.exists():
+            raise AtelierError(f"--resume: no checkpoint at {ckpt_path} to resume from")
+        ckpt = load_checkpoint(ckpt_path, expect_kind=task.kind)
+        if ckpt.config != _json_roundtrip(family_config):
+            raise AtelierError(f"--resume: {ckpt_path} was trained with a different model config; use a new --out")
+        saved_fp = ckpt.meta.get("data_fingerprint", "")
+        if data_fingerprint and saved_fp and saved_fp != data_fingerprint:
+            raise AtelierError(f"--resume: {ckpt_path} was trained on different data (fingerprint {saved_fp[:12]}…)")
+        for name, module in task.modules.items():
+            module.load_state_dict(ckpt.module_state(name))
+        for name, opt in task.optimizers.items():
+            state = ckpt.optimizer_state(name)
+            if state is not None:
+                opt.load_state_dict(state)
+        for name, sched in getattr(task, "schedulers", {}).items():
+            if name in ckpt.meta.get("schedulers", {}):
+                sched.load_state_dict(ckpt.meta["schedulers"][name])
+        start = ckpt.step
+        history = list(ckpt.meta.get("history", []))
+        if start >= config.num_steps:
+            raise AtelierError(f"--resume: {ckpt_path} is already at step {start} of --num-steps {config.num_steps}")
+    dist_util.broadcast_modules(task.modules, info)
+
+    writer = None
+    if info.is_main and config.tensorboard:
+        from torch.utils.tensorboard import SummaryWriter
+
+        writer = SummaryWriter(str(out / "tensorboard"), purge_step=start if resume else None)
+    if info.is_main:
+        (out / "samples").mkdir(parents=True, exist_ok=True)
+
+    metrics: dict[str, float] = dict(history[-1].get("metrics", {})) if history and isinstance(history[-1].get("metrics"), dict) else {}
+    last_good_step = start
+
+    def checkpoint(step: int) -> None:
+        if not info.is_main:
+            return
+        extra = {
+            "data_fingerprint": data_fingerprint,
+            "train_config": dataclasses.asdict(config),
+            "history": history,
+            "metrics": metrics,
+            "provenance": provenance or {},
+            "rng_numpy": _numpy_state(),
+        }
+        extra.update(getattr(task, "checkpoint_extra", lambda: {})())
+        save_checkpoint(
+            ckpt_path, kind=task.kind, config=family_config, modules=task.modules, step=step,
+            optimizers=task.optimizers, schedulers=getattr(task, "schedulers", {}), extra=extra,
+        )
+
+    # 3. The loop.
+    bar = tqdm(total=config.num_steps, initial=start, disable=not (config.progress and info.is_main),
+               desc=f"train {task.kind}", dynamic_ncols=True, unit="step")
+    running: dict[str, list[float]] = {}
+    stop = _StopRequest()
+    step = start
+    try:
+        with stop.installed():
+            for step in range(start, config.num_steps):
+                if stop.requested:
+                    break
+                for module in task.modules.values():
+                    module.train()
+                idx = batch_indices(n_items, config.batch_size, config.seed, step)
+                batch = _to_device(_rank_rows(_collate(data, idx), info), device)
+                ctx = StepContext(step=step, seed=config.seed, device=device, dist=info,
+                                  optimizers=task.optimizers, global_batch=config.batch_size)
+                losses = {k: float(v) for k, v in task.train_step(batch, ctx).items()}
+                bad = {k: v for k, v in losses.items() if not math.isfinite(v)}
+                if bad:
+                    name, value = next(iter(bad.items()))
+                    raise AtelierError(
+                        f"training stopped at step {step + 1}: loss {name} is {value}; the last good checkpoint "
+                        f"(step {last_good_step}) is intact at {ckpt_path}; try a lower learning rate"
+                    )
+                for sched in getattr(task, "schedulers", {}).values():
+                    sched.step()
+                for k, v in losses.items():
+                    running.setdefault(k, []).append(v)
+                done = step + 1
+                if config.log_every and (done % config.log_every == 0 or done == config.num_steps):
+                    avg = dist_util.average_scalars({k: float(np.mean(v)) for k, v in running.items()}, info)
+                    running.clear()
+                    history.append({"step": done, **avg})
+                    if writer:
+                        for k, v in avg.items():
+                            writer.add_scalar(f"train/{k}", v, done)
+                    if on_log:
+                        on_log(done, avg)
+                    bar.set_postfix({k: f"{v:.3f}" for k, v in list(avg.items())[:4]})
+                bar.update(1)
+                if info.is_main and config.sample_every and hasattr(task, "preview") and (
+                        done % config.sample_every == 0 or done == config.num_steps):
+                    picture = task.preview(ctx)
+                    if picture is not None:
+                        picture.save(out / "samples" / f"step_{done:06d}.png")
+                if config.eval_every and hasattr(task, "validate") and (
+                        done % config.eval_every == 0 or done == config.num_steps):
+                    metrics = {k: float(v) for k, v in task.validate(ctx).items()}
+                    if history and history[-1]["step"] == done:
+                        history[-1]["metrics"] = metrics
+                    if writer:
+                        for k, v in metrics.items():
+                            writer.add_scalar(f"val/{k}", v, done)
+                if config.checkpoint_every and done % config.checkpoint_every == 0 and done != config.num_steps:
+                    checkpoint(done)
+                    last_good_step = done
+            else:
+                step = config.num_steps
+    finally:
+        bar.close()
+    # 4. Final (or interrupted) checkpoint, pictures of the losses.
+    completed = step  # steps fully done: a Ctrl-C lets the running step finish first
+    checkpoint(completed)
+    if writer:
+        writer.close()
+    if info.is_main:
+        _write_history(out, history)
+    dist_util.barrier(info)
+    if stop.requested:
+        raise TrainingInterrupted(completed, ckpt_path)
+    return TrainResult(step=completed, checkpoint=ckpt_path, history=history, metrics=metrics)
+
+
+class TrainingInterrupted(KeyboardInterrupt):
+    """Ctrl-C (or SIGTERM) during :func:`fit`: the step in flight finished and a checkpoint was written."""
+
+    def __init__(self, step: int, checkpoint: Path) -> None:
+        super().__init__(f"interrupted after step {step}; checkpoint written to {checkpoint}; continue with --resume")
+        self.step, self.checkpoint = step, checkpoint
+
+
+class _StopRequest:
+    """Turns the first Ctrl-C/SIGTERM into a request to stop after the current step; a second one kills."""
+
+    def __init__(self) -> None:
+        self.requested = False
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+
+    @contextlib.contextmanager
+    def installed(self):
+        saved = {}
+        try:
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                saved[sig] = signal.signal(sig, self._handle)
+        except ValueError:  # not the main thread: leave signals alone
+            pass
+        try:
+            yield self
+        finally:
+            for sig, handler in saved.items():
+                signal.signal(sig, handler)
+
+
+def _numpy_state() -> dict[str, Any]:
+    name, keys, pos, has_gauss, cached = np.random.get_state()
+    return {"name": name, "keys": keys.tolist(), "pos": int(pos), "has_gauss": int(has_gauss), "cached": float(cached)}
+
+
+def _json_roundtrip(value: Any) -> Any:
+    import json
+
+    return json.loads(json.dumps(value))
+
+
+def _write_history(out: Path, history: list[dict[str, float]]) -> None:
+    """losses.csv and losses.png: the training curves, for people who would rather look."""
+    rows = [{k: v for k, v in h.items() if k != "metrics"} for h in history]
+    if not rows:
+        return
+    keys = sorted({k for r in rows for k in r if k != "step"})
+    tmp = out / ".losses.csv.tmp"
+    with open(tmp, "w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=["step", *keys])
+        w.writeheader()
+        w.writerows(rows)
+    os.replace(tmp, out / "losses.csv")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 3.5), dpi=100)
+    steps = [r["step"] for r in rows]
+    for k in keys:
+        ax.plot(steps, [r.get(k, float("nan")) for r in rows], label=k, linewidth=1.2)
+    ax.set_xlabel("step")
+    ax.set_ylabel("loss")
+    ax.legend(loc="best", fontsize=8)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(out / ".losses.png.tmp.png")
+    plt.close(fig)
+    os.replace(out / ".losses.png.tmp.png", out / "losses.png")
