@@ -1,0 +1,1 @@
+"""Sample-quality metrics: ``images`` (digit-classifier feature space)."""
