@@ -110,7 +110,7 @@ def train(
     else:
         raise AtelierError(f"family {family.kind!r} cannot be trained with `atelier train`")
     # 3. Build the task and run the loop.
-    task = module.build_task(config, **task_kwargs)
+    task = module.build_task(config, seed=train_config.seed, **task_kwargs)
     provenance = {"preset": preset if isinstance(preset, str) else None, "data": str(data),
                   "split_seed": split_seed, "val_fraction": val_fraction, "overrides": list(overrides or [])}
     return fit(task, train_data, config=train_config, out_dir=out, resume=resume,

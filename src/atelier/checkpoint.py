@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,6 +26,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from atelier.errors import AtelierError
+from atelier.io import atomic_write
 
 FORMAT = "atelier-checkpoint"
 FORMAT_VERSION = 1
@@ -121,16 +121,8 @@ def save_checkpoint(
         "schedulers": {k: s.state_dict() for k, s in (schedulers or {}).items()},
         **(extra or {}),
     }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        save_file(tensors, tmp, metadata={"atelier": json.dumps(meta, default=_jsonable)})
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return path
+    header = {"atelier": json.dumps(meta, default=_jsonable)}
+    return atomic_write(path, lambda tmp: save_file(tensors, tmp, metadata=header))
 
 
 def load_checkpoint(path: str | os.PathLike, *, expect_kind: str | tuple[str, ...] | None = None) -> Checkpoint:
@@ -139,14 +131,16 @@ def load_checkpoint(path: str | os.PathLike, *, expect_kind: str | tuple[str, ..
     if not path.is_file():
         raise AtelierError(f"checkpoint {path}: no such file")
     with open(path, "rb") as fh:
-        head = fh.read(8)
-    if len(head) < 8:
-        raise AtelierError(f"checkpoint {path}: file is empty or truncated ({len(head)} bytes)")
-    if head.startswith(_PICKLE_MAGIC):
+        head = fh.read(9)
+    # safetensors: an 8-byte little-endian header length, then the JSON header, so byte 8 is "{".
+    looks_safetensors = len(head) == 9 and head[8:9] == b"{"
+    if not looks_safetensors and head.startswith(_PICKLE_MAGIC):
         raise AtelierError(
             f"checkpoint {path}: this is a pickle/torch.save file; Atelier never unpickles files "
             "(they can run code) and reads only its own .safetensors checkpoints"
         )
+    if len(head) < 9:
+        raise AtelierError(f"checkpoint {path}: file is empty or truncated ({len(head)} bytes)")
     try:
         from safetensors import safe_open
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import warnings
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ import numpy as np
 from PIL import Image, ImageOps, PngImagePlugin, UnidentifiedImageError
 
 from atelier.errors import AtelierError
+from atelier.io import atomic_write
 
 READ_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif", ".tif", ".tiff")
 WRITE_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP"}
@@ -130,7 +130,6 @@ def write_image(
             f"output {path}: unsupported extension {path.suffix or '(none)'!r}; choose one of: "
             f"{', '.join(WRITE_FORMATS)}"
         )
-    path.parent.mkdir(parents=True, exist_ok=True)
     text = json.dumps(metadata, sort_keys=True, default=str) if metadata else None
     kwargs: dict[str, Any] = {}
     if fmt == "PNG":
@@ -146,15 +145,7 @@ def write_image(
             exif = Image.Exif()
             exif[0x010E] = "atelier " + text  # ImageDescription
             kwargs["exif"] = exif.tobytes()
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
-    os.close(fd)
-    try:
-        img.save(tmp, format=fmt, **kwargs)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return path
+    return atomic_write(path, lambda tmp: img.save(tmp, format=fmt, **kwargs))
 
 
 def read_metadata(path: str | os.PathLike) -> dict[str, Any]:

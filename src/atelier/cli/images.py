@@ -163,7 +163,7 @@ def _interpolate(args: argparse.Namespace) -> int:
             raise AtelierError(f"interpolate takes two images, got {len(args.inputs)}")
         _require_vae(model, args.model)
         a, b = _read_images(args.inputs, model)
-        frames = model.interpolate(a, b, steps=args.steps, label=args.label)
+        frames = model.interpolate_images(a, b, steps=args.steps, label=args.label)
     else:
         try:
             seed_a, seed_b = (int(s) for s in args.seeds.split(","))

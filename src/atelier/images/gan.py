@@ -1,0 +1,693 @@
+"""Generative adversarial networks: the MLP GAN, DCGAN and their class-conditional versions.
+
+A generator G maps noise z ~ N(0, I) (and, when conditional, a class label) to an image in [-1, 1];
+a discriminator D scores images as real or fake. They are trained against each other (Goodfellow et
+al. 2014) with one of four losses: non-saturating, hinge, least squares or Wasserstein with gradient
+penalty. Two architectures:
+
+* ``mlp``: the fully connected GAN of the article — z → 128 → 128 → 784 with LeakyReLU(0.2) and
+  tanh, and a mirrored D — with the usual tutorial bugs fixed (listed above :class:`Generator`);
+* ``dcgan``: Radford et al. 2015 for 28, 32 and 64 px images, grey or RGB.
+
+Either becomes class-conditional with ``num_classes > 0``: G reads a one-hot label concatenated
+with z (Mirza & Osindero 2014) and D is a projection discriminator (Miyato & Koyama 2018).
+
+The file reads top to bottom: parts (also used by ``vae.py``), losses, config and presets, the
+training task for :func:`atelier.training.fit`, and :class:`GANModel`, the trained model you sample.
+
+Example:
+    >>> import dataclasses, torch
+    >>> config = dataclasses.replace(PRESETS["dcgan"], width=8, z_dim=16)
+    >>> task = build_task(config)
+    >>> model = GANModel(config, task.G)
+    >>> model.sample(4, seed=1).shape
+    torch.Size([4, 1, 28, 28])
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import math
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from PIL import Image
+from torch import nn
+
+from atelier.checkpoint import Checkpoint, load_checkpoint
+from atelier.errors import AtelierError, choose_one
+from atelier.images.grid import make_grid, to_pil
+
+KIND = "gan"
+ARCHS = ("mlp", "dcgan")
+LOSSES = ("nonsaturating", "hinge", "lsgan", "wgan-gp")
+# Side of the smallest DCGAN feature map for each supported image size; every layer doubles it.
+DCGAN_START = {28: 7, 32: 4, 64: 4}  # 7→14→28; 4→8→16→32; 4→8→16→32→64
+PREVIEW_SEED = 0  # previews use the same noise at every step, so they show training progress
+PREVIEW_COLUMNS = 8
+
+
+# ---------------------------------------------------------------------------------------------
+# Parts shared with vae.py
+
+
+def mlp(sizes: Sequence[int], activation: Callable[[], nn.Module], *, last_activation: bool = False) -> nn.Sequential:
+    """Linear layers of the given widths with ``activation()`` between them (and after the last one
+    when ``last_activation``). (B, sizes[0]) → (B, sizes[-1]).
+
+    >>> mlp([4, 8, 2], nn.ReLU)(torch.zeros(3, 4)).shape
+    torch.Size([3, 2])
+    """
+    layers: list[nn.Module] = []
+    for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+        layers.append(nn.Linear(n_in, n_out))
+        if last_activation or i < len(sizes) - 2:
+            layers.append(activation())
+    return nn.Sequential(*layers)
+
+
+def norm_layer(kind: str, channels: int) -> nn.Module:
+    """``batch``: BatchNorm; ``layer``: normalise each sample over (C, H, W) (GroupNorm with one group
+    is layer norm with a per-channel affine); ``none``."""
+    if kind == "batch":
+        return nn.BatchNorm2d(channels)
+    if kind == "layer":
+        return nn.GroupNorm(1, channels)
+    return nn.Identity()
+
+
+def concat_one_hot(h: torch.Tensor, labels: torch.Tensor | None, num_classes: int) -> torch.Tensor:
+    """(B, D) → (B, D + num_classes) with the one-hot labels appended; unchanged when unconditional."""
+    if num_classes == 0:
+        return h
+    return torch.cat([h, F.one_hot(labels, num_classes).to(h.dtype)], dim=1)
+
+
+class UpConv(nn.Module):
+    """The DCGAN generator body: a vector to an image, doubling the side at every layer.
+
+    (B, in_dim) → 1×1 → s0×s0 (a transposed conv with an s0×s0 kernel, the paper's "project and
+    reshape") → ×2 per layer → (B, out_channels, image_size, image_size), pre-activation. Channels
+    halve as the side doubles and the last hidden layer has ``width`` channels: 64 px with width 64
+    is the paper's 512→256→128→64→C. Norm, then ReLU, after every layer but the output.
+    """
+
+    def __init__(self, in_dim: int, out_channels: int, image_size: int, width: int, *, norm: str) -> None:
+        super().__init__()
+        start = DCGAN_START[image_size]
+        n_up = int(math.log2(image_size // start))  # 28: 2, 32: 3, 64: 4
+        chans = [width * 2 ** (n_up - 1 - i) for i in range(n_up)] + [out_channels]  # 28, w: [2w, w, C]
+        bias = norm == "none"  # a norm layer's shift makes a conv bias redundant
+        layers: list[nn.Module] = [
+            nn.Unflatten(1, (in_dim, 1, 1)),  # (B, in_dim, 1, 1)
+            nn.ConvTranspose2d(in_dim, chans[0], start, 1, 0, bias=bias),  # (B, c0, s0, s0)
+            norm_layer(norm, chans[0]), nn.ReLU(),
+        ]
+        for i in range(n_up):
+            last = i == n_up - 1
+            layers.append(nn.ConvTranspose2d(chans[i], chans[i + 1], 4, 2, 1, bias=bias or last))  # side ×2
+            if not last:
+                layers += [norm_layer(norm, chans[i + 1]), nn.ReLU()]
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, h: torch.Tensor) -> torch.Tensor:
+        return self.net(h)  # (B, in_dim) → (B, C, H, W)
+
+
+class DownConv(nn.Module):
+    """The DCGAN discriminator body, the mirror of :class:`UpConv`: an image to a feature vector.
+
+    (B, C, H, W) → stride-2 4×4 convs, halving the side down to s0 → flattened (B, out_features).
+    LeakyReLU(0.2) after every layer; norm on every layer but the input one (Radford et al. 2015).
+    """
+
+    def __init__(self, in_channels: int, image_size: int, width: int, *, norm: str) -> None:
+        super().__init__()
+        start = DCGAN_START[image_size]
+        n_down = int(math.log2(image_size // start))
+        chans = [in_channels] + [width * 2 ** i for i in range(n_down)]  # 28, w: [C, w, 2w]
+        layers: list[nn.Module] = []
+        for i in range(n_down):
+            layers.append(nn.Conv2d(chans[i], chans[i + 1], 4, 2, 1, bias=i == 0 or norm == "none"))  # side ÷2
+            if i > 0:
+                layers.append(norm_layer(norm, chans[i + 1]))
+            layers.append(nn.LeakyReLU(0.2))
+        layers.append(nn.Flatten())  # (B, c_last * s0 * s0)
+        self.net = nn.Sequential(*layers)
+        self.out_features = chans[-1] * start * start
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)  # (B, C, H, W) → (B, out_features)
+
+
+def dcgan_init(module: nn.Module) -> None:
+    """Radford et al. 2015: all weights from N(0, 0.02); BatchNorm scales from N(1, 0.02)."""
+    if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
+        nn.init.normal_(module.weight, 0.0, 0.02)
+        if module.bias is not None:
+            nn.init.zeros_(module.bias)
+    elif isinstance(module, nn.BatchNorm2d):
+        nn.init.normal_(module.weight, 1.0, 0.02)
+        nn.init.zeros_(module.bias)
+
+
+def seeded_normal(n: int, dim: int, *, seed: int, truncation: float | None = None) -> torch.Tensor:
+    """(n, dim) draws of N(0, I) from ``seed``; with ``truncation`` t, from N(0, I) truncated to [-t, t].
+
+    Truncation (Brock et al. 2019) redraws every coordinate with |z_i| > t until it lands inside;
+    we draw from that same truncated normal directly by inverting its CDF, which needs no loop.
+
+    >>> bool(seeded_normal(1000, 8, seed=0, truncation=0.5).abs().max() <= 0.5)
+    True
+    """
+    g = torch.Generator().manual_seed(seed)
+    if truncation is None:
+        return torch.randn(n, dim, generator=g)
+    lo = torch.special.ndtr(torch.tensor(-float(truncation), dtype=torch.float64))  # Φ(−t)
+    u = lo + (1 - 2 * lo) * torch.rand(n, dim, generator=g, dtype=torch.float64)  # U(Φ(−t), Φ(t))
+    return torch.special.ndtri(u).clamp(-truncation, truncation).float()
+
+
+def slerp(a: torch.Tensor, b: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+    """Spherical interpolation between vectors a, b (D,) at fractions t (S,) → (S, D).
+
+    High-dimensional Gaussian noise lies near a sphere; a straight line between two draws passes
+    through its low-norm interior, slerp stays on it (Shoemake 1985; White 2016, "Sampling
+    generative networks"). Exact endpoints: t=0 gives a, t=1 gives b.
+
+    >>> a, b = torch.tensor([1.0, 0.0]), torch.tensor([0.0, 1.0])
+    >>> slerp(a, b, torch.tensor([0.5]))
+    tensor([[0.7071, 0.7071]])
+    """
+    cos = torch.dot(a / a.norm(), b / b.norm()).clamp(-1.0, 1.0)
+    omega = torch.acos(cos)  # the angle between a and b
+    sin = torch.sin(omega)
+    t = t.to(a.dtype)[:, None]  # (S, 1)
+    if sin.abs() < 1e-6:  # (anti)parallel: the arc is undefined, a straight line is as good
+        return (1 - t) * a + t * b
+    return torch.sin((1 - t) * omega) / sin * a + torch.sin(t * omega) / sin * b
+
+
+def check_images(images: Any, *, channels: int, image_size: int) -> torch.Tensor:
+    """Images must be a float tensor (N, channels, image_size, image_size) scaled to [-1, 1]."""
+    expected = (channels, image_size, image_size)
+    if not torch.is_tensor(images) or images.ndim != 4 or tuple(images.shape[1:]) != expected:
+        shape = tuple(images.shape) if torch.is_tensor(images) else type(images).__name__
+        raise AtelierError(f"images {shape}; this model expects (N, {channels}, {image_size}, {image_size}) in [-1, 1]")
+    if not images.is_floating_point() or images.shape[0] == 0:
+        raise AtelierError(f"images {images.dtype} {tuple(images.shape)}; need a non-empty float tensor in [-1, 1]")
+    lo, hi = float(images.min()), float(images.max())
+    if lo < -1.001 or hi > 1.001:
+        raise AtelierError(f"images range over [{lo:.3g}, {hi:.3g}]; scale them to [-1, 1] (x / 127.5 - 1 for bytes)")
+    return images
+
+
+def resolve_labels(labels: Any, n: int, num_classes: int, *, what: str) -> torch.Tensor | None:
+    """Labels for ``n`` images as a LongTensor (n,), or None for an unconditional model.
+
+    ``labels`` may be one class for all, ``n`` classes, or None (a conditional model then cycles
+    through its classes 0, 1, …, K−1, 0, …). Labels on an unconditional model, classes outside
+    0..K−1 and non-integer labels are errors.
+    """
+    if num_classes == 0:
+        if labels is not None:
+            raise AtelierError(f"labels given, but this {what} is unconditional (num_classes=0); leave labels=None")
+        return None
+    if labels is None:
+        return torch.arange(n) % num_classes
+    labels = torch.as_tensor(labels)
+    if labels.is_floating_point() or labels.is_complex() or labels.dtype == torch.bool:
+        raise AtelierError(f"labels must be integer classes 0..{num_classes - 1}, got dtype {labels.dtype}")
+    labels = labels.long().cpu()
+    if labels.ndim == 0:
+        labels = labels.expand(n)
+    if tuple(labels.shape) != (n,):
+        raise AtelierError(f"labels have shape {tuple(labels.shape)}; give one class or {n} classes")
+    bad = labels[(labels < 0) | (labels >= num_classes)]
+    if bad.numel():
+        raise AtelierError(f"label {int(bad[0])} is not a class of this {what}; allowed: 0..{num_classes - 1}")
+    return labels
+
+
+def check_batch(batch: Any, *, channels: int, image_size: int, num_classes: int,
+                what: str) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Unpack a batch ``(images, labels)`` (labels may be None) and check it fits the model.
+
+    An unconditional model ignores the labels; a conditional one needs them, in 0..K−1.
+    """
+    if torch.is_tensor(batch):
+        images, labels = batch, None
+    elif isinstance(batch, (tuple, list)) and len(batch) in (1, 2):
+        images, labels = batch[0], (batch[1] if len(batch) == 2 else None)
+    else:
+        raise AtelierError(f"a batch is a tuple (images, labels) with labels (B,) or None, got {type(batch).__name__}")
+    images = check_images(images, channels=channels, image_size=image_size)
+    if num_classes == 0:
+        return images, None
+    if labels is None:
+        raise AtelierError(f"this {what} is conditional on {num_classes} classes; batches need labels, got None")
+    device = images.device
+    labels = resolve_labels(labels, images.shape[0], num_classes, what=what)
+    return images, labels.to(device)
+
+
+# ---------------------------------------------------------------------------------------------
+# The networks
+#
+# The MLP GAN of the article, its bugs fixed. Tutorial versions of this network commonly
+#   1. end D with a sigmoid and train it with BCELoss: log σ(·) underflows once D is confident and
+#      the losses blow up → D outputs logits and the losses use softplus, the same binary
+#      cross-entropy computed stably (BCE-with-logits);
+#   2. train G to minimise log(1 − D(G(z))), whose gradient vanishes while D easily rejects the
+#      fakes, i.e. at the start → G maximises log D(G(z)) instead, the non-saturating loss
+#      (Goodfellow et al. 2014, §3);
+#   3. feed D's update the fakes without .detach(), so D's loss back-propagates through G too →
+#      D's update sees G(z).detach();
+#   4. end G with a sigmoid (or nothing) while the data are scaled to [-1, 1] → G ends with tanh;
+#   5. draw z from U(0, 1) with the global RNG and sample in training mode → z ~ N(0, I) from the
+#      step's own generator (so resumed runs are exact), and sampling in eval mode.
+
+
+class Generator(nn.Module):
+    """z (B, z_dim) [+ labels (B,)] → images (B, C, H, W) in [-1, 1].
+
+    mlp: [z, onehot(y)] → hidden… → C·H·W with LeakyReLU(0.2); dcgan: :class:`UpConv` with
+    BatchNorm and ReLU. Both end in tanh. A conditional G reads the one-hot label beside z; the
+    first layer's weights on those inputs act as a learned class embedding (Mirza & Osindero 2014).
+    """
+
+    def __init__(self, config: GANConfig) -> None:
+        super().__init__()
+        self.config = config
+        c, s, k = config.channels, config.image_size, config.num_classes
+        in_dim = config.z_dim + k
+        if config.arch == "mlp":
+            self.body = nn.Sequential(
+                mlp([in_dim, *config.mlp_hidden, c * s * s], functools.partial(nn.LeakyReLU, 0.2)),
+                nn.Unflatten(1, (c, s, s)),
+            )
+        else:
+            self.body = UpConv(in_dim, c, s, config.width, norm="batch")
+            self.apply(dcgan_init)
+
+    def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        h = concat_one_hot(z, labels, self.config.num_classes)  # (B, z_dim + K)
+        return torch.tanh(self.body(h))  # (B, C, H, W)
+
+
+class Discriminator(nn.Module):
+    """images (B, C, H, W) [+ labels (B,)] → logits (B,): high for real, low for fake.
+
+    mlp: C·H·W → hidden… (G's widths reversed) with LeakyReLU(0.2); dcgan: :class:`DownConv`.
+    Both give features φ(x) (B, F) and a linear score ψ(φ). A conditional D adds the projection
+    term ⟨e_y, φ(x)⟩ with a learned class embedding e (Miyato & Koyama 2018), which lets D judge
+    "is this a good y?" rather than reading the label as just another input.
+    Normalisation: BatchNorm, except layer norm for WGAN-GP, whose gradient penalty is taken per
+    sample and so must not depend on the rest of the batch (Gulrajani et al. 2017, §4).
+    """
+
+    def __init__(self, config: GANConfig) -> None:
+        super().__init__()
+        self.config = config
+        c, s, k = config.channels, config.image_size, config.num_classes
+        if config.arch == "mlp":
+            hidden = tuple(reversed(config.mlp_hidden))
+            self.body = nn.Sequential(
+                nn.Flatten(),
+                mlp([c * s * s, *hidden], functools.partial(nn.LeakyReLU, 0.2), last_activation=True),
+            )
+            features = hidden[-1]
+        else:
+            norm = "layer" if config.loss == "wgan-gp" else "batch"
+            self.body = DownConv(c, s, config.width, norm=norm)
+            features = self.body.out_features
+        self.score = nn.Linear(features, 1)
+        if config.arch == "dcgan":
+            self.apply(dcgan_init)
+        self.embed = nn.Embedding(k, features) if k else None
+        if self.embed is not None:
+            nn.init.normal_(self.embed.weight, 0.0, 0.02)  # small: the class term starts near zero
+
+    def forward(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        phi = self.body(x)  # (B, F)
+        logits = self.score(phi).squeeze(1)  # (B,)
+        if self.embed is not None:
+            logits = logits + (self.embed(labels) * phi).sum(dim=1)  # + ⟨e_y, φ(x)⟩
+        return logits
+
+
+# ---------------------------------------------------------------------------------------------
+# Losses. D's outputs are logits (unbounded scores); each function returns a batch mean.
+
+
+def discriminator_loss(kind: str, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+    """D's loss on logits of real (B,) and fake (B,) images.
+
+    nonsaturating (Goodfellow et al. 2014): −log σ(D(x)) − log(1 − σ(D(G(z)))), i.e. BCE with
+        targets 1 and 0; softplus(−t) = −log σ(t) keeps it finite for any logit.
+    hinge (Lim & Ye 2017; Miyato et al. 2018): max(0, 1 − D(x)) + max(0, 1 + D(G(z))).
+    lsgan (Mao et al. 2017): ½(D(x) − 1)² + ½D(G(z))².
+    wgan-gp (Gulrajani et al. 2017): D(G(z)) − D(x); the gradient penalty is added by the caller.
+    """
+    if kind == "nonsaturating":
+        return F.softplus(-real).mean() + F.softplus(fake).mean()
+    if kind == "hinge":
+        return F.relu(1 - real).mean() + F.relu(1 + fake).mean()
+    if kind == "lsgan":
+        return 0.5 * (real - 1).pow(2).mean() + 0.5 * fake.pow(2).mean()
+    if kind == "wgan-gp":
+        return fake.mean() - real.mean()
+    raise choose_one("GAN loss", kind, LOSSES)
+
+
+def generator_loss(kind: str, fake: torch.Tensor) -> torch.Tensor:
+    """G's loss on D's logits of fakes (B,).
+
+    nonsaturating: −log σ(D(G(z))) (maximise log D(G(z)), not minimise log(1 − D(G(z))));
+    hinge and wgan-gp: −D(G(z)); lsgan: ½(D(G(z)) − 1)².
+    """
+    if kind == "nonsaturating":
+        return F.softplus(-fake).mean()
+    if kind in ("hinge", "wgan-gp"):
+        return -fake.mean()
+    if kind == "lsgan":
+        return 0.5 * (fake - 1).pow(2).mean()
+    raise choose_one("GAN loss", kind, LOSSES)
+
+
+def gradient_penalty(D: Discriminator, real: torch.Tensor, fake: torch.Tensor, labels: torch.Tensor | None,
+                     eps: torch.Tensor) -> torch.Tensor:
+    """E[(‖∇D(x̂)‖₂ − 1)²] at x̂ = ε·x + (1 − ε)·G(z), ε ~ U[0, 1] per sample (Gulrajani et al. 2017,
+    eq. 3).
+
+    real, fake (B, C, H, W) with fake detached; eps (B, 1, 1, 1). The graph is kept so the
+    penalty can be back-propagated into D.
+    """
+    x_hat = (eps * real + (1 - eps) * fake).requires_grad_(True)  # (B, C, H, W)
+    (grad,) = torch.autograd.grad(D(x_hat, labels).sum(), x_hat, create_graph=True)  # (B, C, H, W)
+    return (grad.flatten(1).norm(dim=1) - 1).pow(2).mean()
+
+
+@torch.no_grad()
+def update_ema(ema: nn.Module, model: nn.Module, decay: float) -> None:
+    """ema ← decay·ema + (1 − decay)·model for parameters; buffers (BatchNorm statistics) copied."""
+    for e, p in zip(ema.parameters(), model.parameters()):
+        e.lerp_(p, 1.0 - decay)
+    for e, b in zip(ema.buffers(), model.buffers()):
+        e.copy_(b)
+
+
+# ---------------------------------------------------------------------------------------------
+# Config
+
+
+@dataclass(frozen=True)
+class GANConfig:
+    """Everything that defines a GAN's networks and its training objective."""
+
+    arch: str = "dcgan"  # mlp | dcgan
+    image_size: int = 28  # pixels per side; dcgan: 28, 32 or 64
+    channels: int = 1  # 1 = grey, 3 = RGB
+    z_dim: int = 100  # noise dimensions (Radford et al. 2015 use 100)
+    mlp_hidden: tuple[int, ...] = (128, 128)  # mlp: G's hidden widths; D uses them reversed
+    width: int = 64  # dcgan: channels at the highest resolution (ngf = ndf), doubled per halving
+    num_classes: int = 0  # 0 = unconditional; K ≥ 2 = class-conditional
+    loss: str = "nonsaturating"  # nonsaturating | hinge | lsgan | wgan-gp
+    n_critic: int = 1  # D updates per G update (WGAN-GP uses 5)
+    gp_weight: float = 10.0  # wgan-gp: λ of the gradient penalty
+    lr_g: float = 2e-4  # Adam, as in Radford et al. 2015
+    lr_d: float = 2e-4
+    betas: tuple[float, float] = (0.5, 0.999)  # Adam (β1, β2); β1 = 0.5 steadies GAN training
+    ema_decay: float = 0.0  # 0 = off; else keep G_ema, an exponential moving average of G
+
+    def __post_init__(self) -> None:
+        # JSON (checkpoints) turns tuples into lists; store tuples so configs compare and hash.
+        object.__setattr__(self, "mlp_hidden", tuple(self.mlp_hidden))
+        object.__setattr__(self, "betas", tuple(self.betas))
+        if self.arch not in ARCHS:
+            raise choose_one("GAN arch", self.arch, ARCHS)
+        if self.loss not in LOSSES:
+            raise choose_one("GAN loss", self.loss, LOSSES)
+        if self.image_size < 1:
+            raise AtelierError(f"image_size={self.image_size}; must be a positive number of pixels")
+        if self.arch == "dcgan" and self.image_size not in DCGAN_START:
+            raise AtelierError(f"image_size={self.image_size} is not supported by the DCGAN; choose one of: 28, 32, 64")
+        if self.channels not in (1, 3):
+            raise AtelierError(f"channels={self.channels}; choose 1 (grey) or 3 (RGB)")
+        for name in ("z_dim", "width", "n_critic"):
+            if getattr(self, name) < 1:
+                raise AtelierError(f"{name}={getattr(self, name)}; must be a positive integer")
+        if not self.mlp_hidden or min(self.mlp_hidden) < 1:
+            raise AtelierError(f"mlp_hidden={self.mlp_hidden}; need one or more positive layer widths")
+        if self.num_classes < 0 or self.num_classes == 1:
+            raise AtelierError(f"num_classes={self.num_classes}; use 0 (unconditional) or 2 or more classes")
+        if self.gp_weight < 0:
+            raise AtelierError(f"gp_weight={self.gp_weight}; must be 0 or more")
+        if self.lr_g <= 0 or self.lr_d <= 0:
+            raise AtelierError(f"lr_g={self.lr_g}, lr_d={self.lr_d}; learning rates must be positive")
+        if len(self.betas) != 2 or not all(0.0 <= b < 1.0 for b in self.betas):
+            raise AtelierError(f"betas={self.betas}; need two Adam betas in [0, 1)")
+        if not 0.0 <= self.ema_decay < 1.0:
+            raise AtelierError(f"ema_decay={self.ema_decay}; allowed: 0 (off) or a decay in (0, 1)")
+
+
+PRESETS: dict[str, GANConfig] = {
+    # The article's fully connected GAN on 28×28 digits: z(100) → 128 → 128 → 784.
+    "mlp-gan": GANConfig(arch="mlp", z_dim=100, mlp_hidden=(128, 128)),
+    # The same MLP, conditioned on the 10 digit classes.
+    "mlp-cgan": GANConfig(arch="mlp", z_dim=100, mlp_hidden=(128, 128), num_classes=10),
+    # DCGAN on 28×28 digits: G 7×7×128 → 14×14×64 → 28×28×1.
+    "dcgan": GANConfig(arch="dcgan", image_size=28, width=64),
+    # Class-conditional DCGAN on 28×28 digits.
+    "cgan": GANConfig(arch="dcgan", image_size=28, width=64, num_classes=10),
+    # DCGAN with the WGAN-GP objective and the paper's optimiser (Gulrajani et al. 2017, Alg. 1).
+    "wgan-gp": GANConfig(arch="dcgan", image_size=28, width=64, loss="wgan-gp", n_critic=5,
+                         lr_g=1e-4, lr_d=1e-4, betas=(0.0, 0.9)),
+    # DCGAN for 32×32 colour images (CIFAR-like): 4×4×256 → … → 32×32×3.
+    "dcgan-32-rgb": GANConfig(arch="dcgan", image_size=32, channels=3, width=64),
+    # The paper's 64×64 colour DCGAN: 4×4×512 → 8×8×256 → 16×16×128 → 32×32×64 → 64×64×3.
+    "dcgan-64-rgb": GANConfig(arch="dcgan", image_size=64, channels=3, width=64),
+}
+
+
+# ---------------------------------------------------------------------------------------------
+# Training
+
+
+class GANTask:
+    """A GAN for :func:`atelier.training.fit`: modules G, D (and G_ema), one Adam optimizer each."""
+
+    kind = KIND
+
+    def __init__(self, config: GANConfig, *, val_batch: tuple[torch.Tensor, torch.Tensor | None] | None = None) -> None:
+        self.config = config
+        self.G, self.D = Generator(config), Discriminator(config)
+        self.modules: dict[str, nn.Module] = {"G": self.G, "D": self.D}
+        if config.ema_decay > 0:
+            self.modules["G_ema"] = copy.deepcopy(self.G).requires_grad_(False)
+        self.optimizers = {
+            "G": torch.optim.Adam(self.G.parameters(), lr=config.lr_g, betas=config.betas),
+            "D": torch.optim.Adam(self.D.parameters(), lr=config.lr_d, betas=config.betas),
+        }
+        self.val_batch = None
+        if val_batch is not None:
+            self.val_batch = check_batch(val_batch, channels=config.channels, image_size=config.image_size,
+                                         num_classes=config.num_classes, what="GAN")
+
+    def train_step(self, batch: Any, ctx: Any) -> dict[str, float]:
+        """One step of GAN training on a batch ``(images, labels)``.
+
+        (1) Update D: minimise discriminator_loss(D(x), D(G(z))) [+ λ·gradient penalty], with
+            G(z) detached so only D learns from it. For the non-saturating loss this is
+            maximising log D(x) + log(1 − D(G(z))) (Goodfellow et al. 2014, Alg. 1).
+        (2) Every n_critic-th step, update G: minimise generator_loss(D(G(z))) on the same fakes,
+            e.g. maximise log D(G(z)); then move G_ema towards G.
+        Each step is one D update on a fresh real batch, so with n_critic = 5 G sees every fifth
+        batch (Gulrajani et al. 2017, Alg. 1). z and ε come from ``ctx``; fakes get the real labels.
+        """
+        cfg = self.config
+        real, labels = check_batch(batch, channels=cfg.channels, image_size=cfg.image_size,
+                                   num_classes=cfg.num_classes, what="GAN")  # (B, C, H, W), (B,) | None
+        z = ctx.randn(cfg.z_dim)  # (B, z_dim)
+        fake = self.G(z, labels)  # (B, C, H, W); the fakes are labelled like the real batch
+
+        # (1) Update D
+        d_real = self.D(real, labels)  # (B,)
+        d_fake = self.D(fake.detach(), labels)  # (B,)
+        loss_d = discriminator_loss(cfg.loss, d_real, d_fake)
+        out = {"loss_d": loss_d.item(), "d_real": d_real.mean().item(), "d_fake": d_fake.mean().item()}
+        if cfg.loss == "wgan-gp":
+            gp = gradient_penalty(self.D, real, fake.detach(), labels, ctx.rand(1, 1, 1))
+            loss_d = loss_d + cfg.gp_weight * gp
+            out["gp"] = gp.item()
+        ctx.optimize("D", loss_d)
+
+        # (2) Update G
+        if (ctx.step + 1) % cfg.n_critic == 0:
+            loss_g = generator_loss(cfg.loss, self.D(fake, labels))
+            ctx.optimize("G", loss_g)
+            out["loss_g"] = loss_g.item()
+            if "G_ema" in self.modules:
+                update_ema(self.modules["G_ema"], self.G, cfg.ema_decay)
+        return out
+
+    def _sampler(self) -> nn.Module:
+        return self.modules.get("G_ema", self.G)
+
+    @torch.no_grad()
+    def preview(self, ctx: Any) -> Image.Image:
+        """A grid of samples from fixed noise (the same at every step); conditional models get one
+        row per class, the columns sharing their noise."""
+        cfg, G = self.config, self._sampler()
+        device = next(G.parameters()).device
+        if cfg.num_classes:
+            z = seeded_normal(PREVIEW_COLUMNS, cfg.z_dim, seed=PREVIEW_SEED).repeat(cfg.num_classes, 1)  # (8K, z_dim)
+            labels = torch.arange(cfg.num_classes).repeat_interleave(PREVIEW_COLUMNS).to(device)  # (8K,)
+        else:
+            z, labels = seeded_normal(PREVIEW_COLUMNS ** 2, cfg.z_dim, seed=PREVIEW_SEED), None  # (64, z_dim)
+        was_training = G.training
+        G.eval()
+        images = G(z.to(device), labels)
+        G.train(was_training)
+        return to_pil(make_grid(images, nrow=PREVIEW_COLUMNS))
+
+    @torch.no_grad()
+    def validate(self, ctx: Any) -> dict[str, float]:
+        """D's mean logit on held-out real images and on as many fixed-noise fakes.
+
+        A D that scores held-out reals like fakes while scoring training reals high is memorising
+        the training set (Karras et al. 2020). Empty without a validation batch.
+        """
+        if self.val_batch is None:
+            return {}
+        cfg, G, D = self.config, self._sampler(), self.D
+        images, labels = self.val_batch
+        device = next(D.parameters()).device
+        modes = (G.training, D.training)
+        G.eval()
+        D.eval()
+        noise = seeded_normal(images.shape[0], cfg.z_dim, seed=PREVIEW_SEED)  # (N, z_dim), fixed
+        real_sum = fake_sum = 0.0
+        for start in range(0, images.shape[0], 256):
+            x = images[start:start + 256].to(device)
+            y = None if labels is None else labels[start:start + 256].to(device)
+            z = noise[start:start + 256].to(device)
+            real_sum += D(x, y).sum().item()
+            fake_sum += D(G(z, y), y).sum().item()
+        G.train(modes[0])
+        D.train(modes[1])
+        n = images.shape[0]
+        return {"d_val_real": real_sum / n, "d_val_fake": fake_sum / n}
+
+
+def build_task(config: GANConfig, *, val_batch: tuple[torch.Tensor, torch.Tensor | None] | None = None,
+               seed: int = 0) -> GANTask:
+    """The training task for ``config``, its weights initialised from ``seed``.
+
+    >>> import dataclasses
+    >>> task = build_task(dataclasses.replace(PRESETS["mlp-gan"], mlp_hidden=(16, 16)))
+    >>> sorted(task.modules), sorted(task.optimizers)
+    (['D', 'G'], ['D', 'G'])
+    """
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return GANTask(config, val_batch=val_batch)
+
+
+# ---------------------------------------------------------------------------------------------
+# The trained model
+
+
+class GANModel(nn.Module):
+    """A trained generator to sample from: ``GANModel.from_checkpoint(path).sample(16)``."""
+
+    def __init__(self, config: GANConfig, generator: Generator) -> None:
+        super().__init__()
+        self.config = config
+        self.generator = generator
+        self.eval()
+
+    @classmethod
+    def from_checkpoint(cls, ckpt: Checkpoint | str | os.PathLike) -> GANModel:
+        """Rebuild the generator a checkpoint was trained with; its EMA weights when it has them.
+
+        >>> import dataclasses, os, tempfile
+        >>> from atelier.checkpoint import save_checkpoint
+        >>> config = dataclasses.replace(PRESETS["mlp-gan"], mlp_hidden=(16, 16))
+        >>> task = build_task(config)
+        >>> path = save_checkpoint(os.path.join(tempfile.mkdtemp(), "gan.safetensors"), kind="gan",
+        ...                        config=dataclasses.asdict(config), modules=task.modules)
+        >>> GANModel.from_checkpoint(path).config == config
+        True
+        """
+        if not isinstance(ckpt, Checkpoint):
+            ckpt = load_checkpoint(ckpt, expect_kind=KIND)
+        elif ckpt.kind != KIND:
+            raise AtelierError(f"checkpoint {ckpt.path} holds a {ckpt.kind!r} model; GANModel needs: {KIND}")
+        try:
+            config = GANConfig(**ckpt.config)
+        except TypeError as exc:
+            raise AtelierError(f"checkpoint {ckpt.path}: its config does not fit GANConfig ({exc})") from None
+        generator = Generator(config)
+        generator.load_state_dict(ckpt.module_state("G_ema" if ckpt.has_module("G_ema") else "G"))
+        return cls(config, generator)
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.generator.parameters()).device
+
+    @torch.no_grad()
+    def sample(self, n: int, *, seed: int = 0, labels: Any = None, truncation: float | None = None) -> torch.Tensor:
+        """``n`` images (n, C, H, W) in [-1, 1], the same for the same seed.
+
+        ``labels``: conditional models only — one class, ``n`` classes, or None to cycle through
+        the classes. ``truncation`` t > 0 draws z from N(0, I) truncated to [-t, t]: smaller t gives
+        more typical, less varied images (Brock et al. 2019).
+
+        >>> import dataclasses
+        >>> config = dataclasses.replace(PRESETS["cgan"], width=8, z_dim=16)
+        >>> model = GANModel(config, build_task(config).G)
+        >>> model.sample(3, labels=[7, 7, 1], truncation=0.7).shape
+        torch.Size([3, 1, 28, 28])
+        """
+        # 1. check inputs
+        if n < 1:
+            raise AtelierError(f"n={n}; the number of samples must be at least 1")
+        if truncation is not None and not truncation > 0:
+            raise AtelierError(f"truncation={truncation}; must be greater than 0 (or None for plain N(0, I) noise)")
+        labels = resolve_labels(labels, n, self.config.num_classes, what="GAN")
+        # 2. noise
+        z = seeded_normal(n, self.config.z_dim, seed=seed, truncation=truncation)  # (n, z_dim)
+        # 3. generate
+        return self._generate(z, labels)
+
+    @torch.no_grad()
+    def interpolate(self, seed_a: int, seed_b: int, *, steps: int = 8, label: int | None = None) -> torch.Tensor:
+        """``steps`` images (steps, C, H, W) along the slerp path from the noise of ``seed_a`` to that
+        of ``seed_b``; the ends equal ``sample(1, seed=seed_a)`` and ``sample(1, seed=seed_b)``.
+
+        Conditional models need ``label``, the class kept along the path.
+
+        >>> import dataclasses
+        >>> config = dataclasses.replace(PRESETS["dcgan"], width=8, z_dim=16)
+        >>> GANModel(config, build_task(config).G).interpolate(0, 1, steps=5).shape
+        torch.Size([5, 1, 28, 28])
+        """
+        if steps < 2:
+            raise AtelierError(f"steps={steps}; an interpolation needs at least 2 steps")
+        if self.config.num_classes and label is None:
+            raise AtelierError(f"this GAN is conditional; pass label=0..{self.config.num_classes - 1}")
+        labels = resolve_labels(label, steps, self.config.num_classes, what="GAN")
+        z_a = seeded_normal(1, self.config.z_dim, seed=seed_a)[0]  # (z_dim,)
+        z_b = seeded_normal(1, self.config.z_dim, seed=seed_b)[0]
+        z = slerp(z_a, z_b, torch.linspace(0, 1, steps))  # (steps, z_dim)
+        return self._generate(z, labels)
+
+    def _generate(self, z: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
+        device = self.device
+        return self.generator(z.to(device), None if labels is None else labels.to(device))
