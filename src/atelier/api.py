@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import json
 import os
 from dataclasses import dataclass, field
@@ -147,10 +148,12 @@ def sample(model: Any, n: int = 64, *, seed: int = 0, labels: list[int] | int | 
         labels = [labels] * n
     kwargs: dict[str, Any] = {"seed": seed, "labels": labels}
     if truncation is not None:
-        if not hasattr(model, "sample") or "truncation" not in model.sample.__code__.co_varnames:
+        if "truncation" not in inspect.signature(model.sample).parameters:
             raise AtelierError("--truncation applies to GANs only")
         kwargs["truncation"] = truncation
     if temperature is not None:
+        if "temperature" not in inspect.signature(model.sample).parameters:
+            raise AtelierError("--temperature applies to VAEs only; GANs take --truncation")
         kwargs["temperature"] = temperature
     with torch.no_grad():
         return model.sample(n, **kwargs)

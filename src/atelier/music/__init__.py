@@ -1,0 +1,61 @@
+"""Music: monophonic melodies, their event encoding, files, audio and piano rolls.
+
+* :mod:`atelier.music.events` — :class:`Note`, :class:`Melody`, :class:`MelodyEncoding` (Magenta's
+  melody events: 0 hold, 1 note-off, 2.. note-on)
+* :mod:`atelier.music.midi` — MIDI read/write, MusicXML/ABC read and MusicXML write (music21),
+  pretty_midi conversion
+* :mod:`atelier.music.audio` — WAV through a General MIDI soundfont, piano-roll PNGs
+
+Corpora and training windows are in :mod:`atelier.data.music`; metrics in :mod:`atelier.metrics.music`.
+
+>>> from atelier.music import Melody, MelodyEncoding, Note
+>>> Melody((Note(60, 0, 4),), num_steps=8).to_events(MelodyEncoding()).tolist()
+[14, 0, 0, 0, 1, 0, 0, 0]
+"""
+
+from atelier.music.audio import Audio, plot_piano_roll, render_audio, write_wav
+from atelier.music.events import (
+    ENCODINGS,
+    NO_EVENT,
+    NOTE_OFF,
+    Melody,
+    MelodyEncoding,
+    Note,
+    events_to_notes,
+    extract_monophonic,
+    notes_to_events,
+    primer_events,
+)
+from atelier.music.midi import (
+    melody_to_music21,
+    melody_to_pretty_midi,
+    pretty_midi_to_melody,
+    read_midi,
+    read_score,
+    write_midi,
+    write_musicxml,
+)
+
+__all__ = [
+    "ENCODINGS",
+    "NOTE_OFF",
+    "NO_EVENT",
+    "Audio",
+    "Melody",
+    "MelodyEncoding",
+    "Note",
+    "events_to_notes",
+    "extract_monophonic",
+    "melody_to_music21",
+    "melody_to_pretty_midi",
+    "notes_to_events",
+    "plot_piano_roll",
+    "pretty_midi_to_melody",
+    "primer_events",
+    "read_midi",
+    "read_score",
+    "render_audio",
+    "write_midi",
+    "write_musicxml",
+    "write_wav",
+]
