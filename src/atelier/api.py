@@ -189,7 +189,7 @@ class EvaluationReport:
 def evaluate(
     model: str | os.PathLike,
     *,
-    data: str | os.PathLike = "mnist",
+    data: str | os.PathLike | None = None,
     num_samples: int = 2000,
     seed: int = 0,
     iwae_k: int = 1000,
@@ -212,9 +212,10 @@ def evaluate(
     if family is not None and family.domain != "image":
         module = family.load_module()
         if hasattr(module, "evaluate_model"):
-            return module.evaluate_model(loaded, model=str(model), data=data, seed=seed)
+            return module.evaluate_model(loaded, name=str(model), data=data, seed=seed, num_samples=num_samples)
         raise AtelierError(f"model {model}: evaluation of {family.kind} models is not available")
     cfg = loaded.config
+    data = data or "mnist"
     # 2. The held-out real images, at the model's size.
     ds = load_images(data, size=cfg.image_size, channels=cfg.channels)
     _, held_out = ds.split(val_fraction=val_fraction, seed=split_seed)

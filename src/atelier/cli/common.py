@@ -88,7 +88,7 @@ def _models(args: argparse.Namespace) -> int:
 def _evaluate(args: argparse.Namespace) -> int:
     from atelier.api import evaluate
 
-    report = evaluate(args.model, data=args.data or "mnist", num_samples=args.num_samples, seed=args.seed,
+    report = evaluate(args.model, data=args.data, num_samples=args.num_samples, seed=args.seed,
                       iwae_k=args.iwae_k, split_seed=args.split_seed)
     print(report.table())
     if args.json:
