@@ -36,3 +36,14 @@ def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+def write_npz(path: str | os.PathLike, *, compressed: bool = True, **arrays) -> Path:
+    """Save NumPy arrays as ``.npz`` atomically (never with pickled objects)."""
+    import numpy as np
+
+    def write(tmp: str) -> None:
+        with open(tmp, "wb") as fh:
+            (np.savez_compressed if compressed else np.savez)(fh, **arrays)
+
+    return atomic_write(path, write)

@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 from atelier.errors import AtelierError
 
-COMMAND_MODULES = ("atelier.cli.common", "atelier.cli.images", "atelier.cli.style", "atelier.cli.music")
+COMMAND_MODULES = ("atelier.cli.common", "atelier.cli.images", "atelier.cli.style", "atelier.cli.translate", "atelier.cli.music")
 
 
 def add_dataclass_options(parser: argparse.ArgumentParser, cls: type, *, skip: tuple[str, ...] = ()) -> None:

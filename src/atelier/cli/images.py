@@ -198,7 +198,7 @@ def _reconstruct(args: argparse.Namespace) -> int:
 
 
 def _encode(args: argparse.Namespace) -> int:
-    from atelier.io import atomic_write
+    from atelier.io import write_npz
 
     model = _require_vae(_load_image_model(args.model), args.model)
     x = _read_images(args.images, model)
@@ -207,8 +207,7 @@ def _encode(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if out.suffix != ".npz":
         raise AtelierError(f"--out {out}: latents are written as .npz")
-    atomic_write(out, lambda tmp: np.savez(open(tmp, "wb"), mu=mu.numpy(), logvar=logvar.numpy(),
-                                           files=np.array(args.images)))
+    write_npz(out, mu=mu.numpy(), logvar=logvar.numpy(), files=np.array(args.images))
     print(f"wrote {len(x)} latent codes of size {mu.shape[1]}: {out}")
     return 0
 

@@ -115,7 +115,8 @@ def frechet_distance(feat_a: np.ndarray, feat_b: np.ndarray, *, eps: float = 1e-
 
 def _polynomial_kernel(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     """k(x, y) = (xᵀy / D + 1)³, the kernel of Bińkowski et al. 2018. (m, D), (n, D) → (m, n)."""
-    return (x @ y.T / x.shape[1] + 1.0) ** 3
+    t = x @ y.T / x.shape[1] + 1.0
+    return t * t * t
 
 
 def kernel_inception_distance(
