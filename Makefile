@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test bench zoo clean
+.PHONY: demo test bench zoo clean pictures
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -26,3 +26,9 @@ zoo: $(STAMP)
 
 clean:
 	rm -rf $(VENV) gallery build *.egg-info
+
+# The pictures in README.md, made by the CLI from the shipped models.
+pictures: $(STAMP)
+	$(VENV)/bin/atelier sample mnist-cgan --n 100 --seed 1 --class all --out docs/images/readme-cgan.png
+	$(VENV)/bin/atelier interpolate mnist-dcgan --seeds 3,11 --steps 10 --out docs/images/readme-interpolation.png
+	$(VENV)/bin/atelier reconstruct mnist-vae --n 16 --out docs/images/readme-reconstruct.png

@@ -42,7 +42,13 @@ def test_sample_grid_with_class_and_metadata(models, tmp_path):
                  "--out", str(out)]) == 0
     assert Image.open(out).size == (3 * 28 + 4 * 2, 3 * 28 + 4 * 2)
     meta = read_metadata(out)
-    assert meta["params"]["seed"] == 1 and meta["params"]["label"] == 3 and len(meta["model_sha256"]) == 64
+    assert meta["params"]["seed"] == 1 and meta["params"]["label"] == "3" and len(meta["model_sha256"]) == 64
+
+
+def test_sample_one_row_per_class(models, tmp_path):
+    out = tmp_path / "rows.png"
+    assert main(["sample", models["cgan"], "--n", "20", "--class", "all", "--out", str(out)]) == 0
+    assert Image.open(out).size == (2 * 28 + 3 * 2, 10 * 28 + 11 * 2)  # 10 rows of 2
 
 
 def test_sample_one_file_per_image(models, tmp_path):
@@ -93,6 +99,8 @@ def test_evaluate_prints_table_and_json(models, tmp_path, capsys):
     (["sample", "{vae}", "--class", "3", "--out", "x.png"], "class"),
     (["sample", "{cgan}", "--class", "12", "--out", "x.png"], "12"),
     (["sample", "{cgan}", "--n", "-4", "--out", "x.png"], "--n must be a positive"),
+    (["sample", "{vae}", "--class", "all", "--out", "x.png"], "needs a class-conditional model"),
+    (["sample", "{cgan}", "--class", "seven", "--out", "x.png"], "expected a class number or 'all'"),
     (["sample", "{cgan}", "--truncation", "-1", "--out", "x.png"], "truncation"),
     (["sample", "{cgan}", "--out", "x.bmp"], "unsupported extension '.bmp'"),
     (["encode", "{cgan}", "a.png", "--out", "z.npz"], "need a VAE, this is a GAN"),

@@ -16,7 +16,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("model", help="checkpoint path or shipped model name (see `atelier models`)")
     p.add_argument("--n", type=int, default=64, help="number of images (default: 64)")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--class", dest="label", type=int, default=None, help="class to generate (conditional models)")
+    p.add_argument("--class", dest="label", default=None,
+                   help="class to generate (conditional models), or 'all' for one row per class")
     p.add_argument("--truncation", type=float, default=None, help="GAN truncation threshold, e.g. 0.7")
     p.add_argument("--temperature", type=float, default=None, help="VAE prior temperature (default: 1.0)")
     p.add_argument("--nrow", type=int, default=None, help="images per row of the grid")
@@ -74,10 +75,20 @@ def _require_vae(model, name: str):
     return model
 
 
-def _labels(model, label: int | None, n: int) -> list[int] | None:
+def _labels(model, label: int | str | None, n: int) -> list[int] | None:
+    """``--class``: one class for every image, or ``all``: the classes in turn, n/classes of each."""
     if label is None:
         return None
-    return [label] * n
+    if label == "all":
+        classes = getattr(model.config, "num_classes", 0)
+        if not classes:
+            raise AtelierError("--class all needs a class-conditional model; this one is unconditional")
+        per = max(1, n // classes)
+        return [min(i // per, classes - 1) for i in range(n)]
+    try:
+        return [int(label)] * n
+    except ValueError:
+        raise AtelierError(f"--class {label!r}: expected a class number or 'all'") from None
 
 
 def _provenance(args: argparse.Namespace, model_name: str) -> dict:
@@ -131,12 +142,14 @@ def _sample(args: argparse.Namespace) -> int:
     if args.n <= 0:
         raise AtelierError(f"--n must be a positive number of images, got {args.n}")
     model = _load_image_model(args.model)
-    images = sample(model, args.n, seed=args.seed, labels=_labels(model, args.label, args.n),
+    labels = _labels(model, args.label, args.n)
+    images = sample(model, args.n, seed=args.seed, labels=labels,
                     truncation=args.truncation, temperature=args.temperature)
     out = Path(args.out)
     meta = _provenance(args, args.model)
     if out.suffix:
-        write_grid(images, out, nrow=args.nrow, metadata=meta)
+        nrow = args.nrow or (args.n // model.config.num_classes if args.label == "all" else None)
+        write_grid(images, out, nrow=nrow, metadata=meta)
         print(f"wrote a grid of {args.n} images: {out}")
     else:
         from atelier.images.grid import to_pil
