@@ -150,11 +150,19 @@ def kernel_inception_distance(
     m = min(subset_size, a.shape[0], b.shape[0])
     rng = np.random.default_rng(seed)
 
+    # Up to a few thousand samples, the kernels of the whole sets are computed once and each subset
+    # only indexes them (O(m²) a subset instead of O(m²·D)); beyond that memory would grow as n².
+    full = max(a.shape[0], b.shape[0]) <= 4096
+    if full:
+        full_aa, full_bb, full_ab = _polynomial_kernel(a, a), _polynomial_kernel(b, b), _polynomial_kernel(a, b)
     estimates = np.empty(num_subsets)
     for s in range(num_subsets):
-        x = a[rng.choice(a.shape[0], m, replace=False)]  # (m, D)
-        y = b[rng.choice(b.shape[0], m, replace=False)]  # (m, D)
-        k_xx, k_yy, k_xy = _polynomial_kernel(x, x), _polynomial_kernel(y, y), _polynomial_kernel(x, y)
+        i = rng.choice(a.shape[0], m, replace=False)
+        j = rng.choice(b.shape[0], m, replace=False)
+        if full:
+            k_xx, k_yy, k_xy = full_aa[np.ix_(i, i)], full_bb[np.ix_(j, j)], full_ab[np.ix_(i, j)]
+        else:
+            k_xx, k_yy, k_xy = _polynomial_kernel(a[i], a[i]), _polynomial_kernel(b[j], b[j]), _polynomial_kernel(a[i], b[j])
         within = (k_xx.sum() - np.trace(k_xx) + k_yy.sum() - np.trace(k_yy)) / (m * (m - 1))
         estimates[s] = within - 2.0 * k_xy.sum() / (m * m)
     return float(estimates.mean()), float(estimates.std())
