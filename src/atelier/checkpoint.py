@@ -174,3 +174,27 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, Path):
         return str(value)
     raise TypeError(f"cannot store {type(value).__name__} in checkpoint metadata")
+
+
+def open_checkpoint(ckpt: Checkpoint | str | os.PathLike, *, kind: str, config_type: type) -> tuple[Checkpoint, Any]:
+    """A checkpoint of ``kind`` (loaded from a path, or checked if already loaded) and its config
+    rebuilt as ``config_type``; another kind, or a config that does not fit, is a one-line error.
+
+    >>> import dataclasses, tempfile, os
+    >>> @dataclasses.dataclass(frozen=True)
+    ... class Tiny:
+    ...     width: int = 4
+    >>> p = save_checkpoint(os.path.join(tempfile.mkdtemp(), "m.safetensors"), kind="demo",
+    ...                     config={"width": 8}, modules={"net": torch.nn.Linear(8, 2)})
+    >>> open_checkpoint(p, kind="demo", config_type=Tiny)[1]
+    Tiny(width=8)
+    """
+    if not isinstance(ckpt, Checkpoint):
+        ckpt = load_checkpoint(ckpt, expect_kind=kind)
+    elif ckpt.kind != kind:
+        raise AtelierError(f"checkpoint {ckpt.path} holds a {ckpt.kind!r} model; this needs: {kind}")
+    try:
+        config = config_type(**ckpt.config)
+    except TypeError as exc:
+        raise AtelierError(f"checkpoint {ckpt.path}: its config does not fit {config_type.__name__} ({exc})") from None
+    return ckpt, config

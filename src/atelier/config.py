@@ -49,6 +49,16 @@ FAMILIES: dict[str, Family] = {
                "GANs: the article's MLP GAN, DCGAN, class-conditional"),
         Family("vae", "atelier.images.vae", "VAEConfig", "VAEModel", "image",
                "VAEs: MLP, convolutional, conditional"),
+        Family("fast_style", "atelier.style.feedforward", "FastStyleConfig", "FastStyleModel", "style",
+               "fast style transfer: Johnson et al.'s network, N styles with conditional instance norm"),
+        Family("adain", "atelier.style.adain", "AdaINConfig", "AdaINModel", "style",
+               "arbitrary style transfer: AdaIN encoder-decoder (Huang & Belongie 2017)"),
+        Family("melody_rnn", "atelier.music.melody_rnn", "MelodyRNNConfig", "MelodyRNNModel", "music",
+               "melody RNN: an LSTM over melody events (basic and lookback)"),
+        Family("music_vae", "atelier.music.music_vae", "MusicVAEConfig", "MusicVAEModel", "music",
+               "MusicVAE: 2-bar flat and 16-bar hierarchical melody VAEs"),
+        Family("cyclegan", "atelier.style.cyclegan", "CycleGANConfig", "CycleGANModel", "style",
+               "CycleGAN: unpaired image-to-image translation between two folders"),
     )
 }
 
@@ -68,7 +78,13 @@ def all_presets() -> dict[str, tuple[Family, Any]]:
     """Every named preset of every family: ``{name: (family, config)}``."""
     out: dict[str, tuple[Family, Any]] = {}
     for family in FAMILIES.values():
-        for name, cfg in family.presets().items():
+        try:
+            presets = family.presets()
+        except ModuleNotFoundError as exc:
+            if exc.name != family.module:  # a real missing dependency, not an absent family
+                raise
+            continue
+        for name, cfg in presets.items():
             out[name] = (family, cfg)
     return out
 

@@ -45,7 +45,7 @@ import numpy as np
 import torch
 
 from atelier.errors import AtelierError, choose_one
-from atelier.music._atomic import atomic_path
+from atelier.io import atomic_write
 from atelier.music.events import Melody, MelodyEncoding, Note, steps_per_bar
 from atelier.music.midi import MIDI_EXTENSIONS, SCORE_EXTENSIONS, ParsedPart, _parse_midi, _parse_music21
 
@@ -232,8 +232,11 @@ def _save_cache(path: Path, parts: list[ParsedPart], skipped: list[tuple[str, st
     }
     counts = np.array([len(p.melody.notes) for p in parts], dtype=np.int64)
     blob = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
-    with atomic_path(path) as tmp, open(tmp, "wb") as f:
-        np.savez_compressed(f, notes=notes, counts=counts, meta=blob)
+    def write(tmp: str) -> None:
+        with open(tmp, "wb") as f:
+            np.savez_compressed(f, notes=notes, counts=counts, meta=blob)
+
+    atomic_write(path, write)
 
 
 def _load_cache(path: Path) -> tuple[list[ParsedPart], list[tuple[str, str]]] | None:

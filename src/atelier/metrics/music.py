@@ -258,3 +258,61 @@ def compare_melodies(
             distance_kl=_kl_divergence(intra, inter) if relative else nan,
         )
     return MelodyComparison(len(generated), len(reference), out)
+
+
+# ---------------------------------------------------------------------------------------------
+# Next-event prediction (Magenta's melody RNN metrics).
+
+
+@dataclass
+class EventScores:
+    """Running totals for scoring next-event predictions over many batches.
+
+    ``add(log_probs (B, T, C), targets (B, T))``, then ``metrics()``:
+
+    * ``loss`` — mean negative log-likelihood per step, in nats; ``perplexity`` = exp(loss);
+    * ``accuracy`` — how often the most likely event is the true one;
+    * ``event_accuracy`` — the same over steps where something happens (a note starts or stops);
+    * ``no_event_accuracy`` — over steps where the melody just continues (Magenta's three metrics).
+
+    >>> import torch
+    >>> scores = EventScores()
+    >>> scores.add(torch.log(torch.tensor([[[0.5, 0.25, 0.25], [0.1, 0.8, 0.1]]])), torch.tensor([[0, 1]]))
+    >>> {k: round(v, 3) for k, v in scores.metrics().items()}
+    {'loss': 0.458, 'perplexity': 1.581, 'accuracy': 1.0, 'event_accuracy': 1.0, 'no_event_accuracy': 1.0}
+    """
+
+    nll: float = 0.0
+    steps: int = 0
+    correct: int = 0
+    events: int = 0
+    events_correct: int = 0
+    no_events_correct: int = 0
+
+    def add(self, log_probs, targets) -> None:
+        import torch
+
+        with torch.no_grad():
+            nll = -log_probs.gather(-1, targets.unsqueeze(-1)).squeeze(-1)  # (B, T)
+            hit = log_probs.argmax(-1) == targets
+            is_event = targets != 0  # NO_EVENT is 0
+            self.nll += float(nll.double().sum())
+            self.steps += targets.numel()
+            self.correct += int(hit.sum())
+            self.events += int(is_event.sum())
+            self.events_correct += int((hit & is_event).sum())
+            self.no_events_correct += int((hit & ~is_event).sum())
+
+    def metrics(self) -> dict[str, float]:
+        if not self.steps:
+            raise AtelierError("event scores: nothing was scored; give at least one sequence")
+        loss = self.nll / self.steps
+        no_events = self.steps - self.events
+        nan = float("nan")
+        return {
+            "loss": loss,
+            "perplexity": math.exp(loss),
+            "accuracy": self.correct / self.steps,
+            "event_accuracy": self.events_correct / self.events if self.events else nan,
+            "no_event_accuracy": self.no_events_correct / no_events if no_events else nan,
+        }

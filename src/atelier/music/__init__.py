@@ -5,6 +5,12 @@
 * :mod:`atelier.music.midi` — MIDI read/write, MusicXML/ABC read and MusicXML write (music21),
   pretty_midi conversion
 * :mod:`atelier.music.audio` — WAV through a General MIDI soundfont, piano-roll PNGs
+* :mod:`atelier.music.melody_rnn` — the melody RNN (basic and lookback LSTM), generation with primers
+  and beam search
+* :mod:`atelier.music.music_vae` — MusicVAE (2-bar flat, 16-bar hierarchical): sample, encode, decode,
+  interpolate, attribute vectors
+* :mod:`atelier.music.compose` — ``compose``, ``interpolate`` and writing MIDI / WAV / PNG / MusicXML
+  (the library behind ``atelier compose`` and ``atelier interpolate``)
 
 Corpora and training windows are in :mod:`atelier.data.music`; metrics in :mod:`atelier.metrics.music`.
 
@@ -13,7 +19,7 @@ Corpora and training windows are in :mod:`atelier.data.music`; metrics in :mod:`
 [14, 0, 0, 0, 1, 0, 0, 0]
 """
 
-from atelier.music.audio import Audio, plot_piano_roll, render_audio, write_wav
+from atelier.music.audio import Audio, piano_roll_image, plot_piano_roll, render_audio, write_wav
 from atelier.music.events import (
     ENCODINGS,
     NO_EVENT,
@@ -49,6 +55,7 @@ __all__ = [
     "melody_to_music21",
     "melody_to_pretty_midi",
     "notes_to_events",
+    "piano_roll_image",
     "plot_piano_roll",
     "pretty_midi_to_melody",
     "primer_events",

@@ -20,12 +20,17 @@ import wave
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from atelier.errors import AtelierError, choose_one
-from atelier.music._atomic import atomic_path
+from atelier.io import atomic_write
 from atelier.music.events import Melody
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+    from PIL import Image
 
 DEFAULT_SAMPLE_RATE = 22050
 RENDERERS = ("auto", "soundfont", "sine")
@@ -160,13 +165,15 @@ def write_wav(audio: Audio, path: str | os.PathLike) -> Path:
     244
     """
     pcm = (np.clip(audio.samples, -1.0, 1.0) * 32767).round().astype("<i2")
-    with atomic_path(path) as tmp:
-        with wave.open(str(tmp), "wb") as out:
+
+    def write(tmp: str) -> None:
+        with wave.open(tmp, "wb") as out:
             out.setnchannels(1)
             out.setsampwidth(2)
             out.setframerate(audio.sample_rate)
             out.writeframes(pcm.tobytes())
-    return Path(path)
+
+    return atomic_write(path, write)
 
 
 def plot_piano_roll(
@@ -184,6 +191,30 @@ def plot_piano_roll(
     >>> plot_piano_roll([m, m.transpose(7)], os.path.join(tempfile.mkdtemp(), "roll.png")).suffix
     '.png'
     """
+    figure = _piano_roll_figure(melodies, titles=titles, dpi=dpi)
+    return atomic_write(path, lambda tmp: figure.savefig(tmp, format="png"))
+
+
+def piano_roll_image(
+    melodies: Melody | Sequence[Melody], *, titles: Sequence[str] | None = None, dpi: int = 100
+) -> Image.Image:
+    """The piano rolls of :func:`plot_piano_roll` as a PIL image, in memory (for training previews).
+
+    >>> from atelier.music.events import Note
+    >>> piano_roll_image(Melody((Note(60, 0, 4),), num_steps=16)).mode
+    'RGBA'
+    """
+    from PIL import Image
+
+    figure = _piano_roll_figure(melodies, titles=titles, dpi=dpi)
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png")
+    buffer.seek(0)
+    with Image.open(buffer) as image:
+        return image.copy()
+
+
+def _piano_roll_figure(melodies: Melody | Sequence[Melody], *, titles: Sequence[str] | None, dpi: int) -> Figure:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.collections import PatchCollection
     from matplotlib.figure import Figure
@@ -214,7 +245,4 @@ def plot_piano_roll(
         ax.set_title(titles[i] if titles else (melody.name or f"melody {i + 1}"), fontsize=9, loc="left")
     axes[-1].set_xlabel(f"step ({melodies[0].steps_per_quarter} per quarter note)")
     figure.tight_layout()
-    path = Path(path)
-    with atomic_path(path) as tmp:
-        figure.savefig(tmp, format="png")
-    return path
+    return figure

@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from atelier.errors import AtelierError
-from atelier.music._atomic import atomic_path
+from atelier.io import atomic_write
 from atelier.music.events import DEFAULT_VELOCITY, Melody, Note, extract_monophonic
 
 if TYPE_CHECKING:
@@ -336,9 +336,7 @@ def write_midi(
     'm.mid'
     """
     pm = melody_to_pretty_midi(melody, program=program, qpm=qpm)
-    with atomic_path(path) as tmp:
-        pm.write(str(tmp))
-    return Path(path)
+    return atomic_write(path, pm.write)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -542,6 +540,4 @@ def write_musicxml(melody: Melody, path: str | os.PathLike) -> Path:
             f"choose one of: {', '.join(MUSICXML_WRITE_FORMATS)}"
         )
     score = melody_to_music21(melody)
-    with atomic_path(path) as tmp:
-        score.write(fmt, fp=str(tmp))
-    return path
+    return atomic_write(path, lambda tmp: score.write(fmt, fp=tmp))

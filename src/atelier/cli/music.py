@@ -1,0 +1,65 @@
+"""Music commands: ``compose``, and ``interpolate`` for music models (``atelier interpolate`` in
+:mod:`atelier.cli.images` hands music models to :func:`interpolate_command`)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from atelier.errors import AtelierError
+
+
+def add_commands(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("compose", help="write new melodies with a melody RNN or a MusicVAE")
+    p.add_argument("model", help="checkpoint path or shipped model name (see `atelier models`)")
+    p.add_argument("--bars", type=int, default=None,
+                   help="length in 4/4 bars (default: 16 for a melody RNN, the model's own for a MusicVAE)")
+    p.add_argument("--n", type=int, default=1, help="number of melodies, generated together (default: 1)")
+    p.add_argument("--temperature", type=float, default=1.0, help="< 1 safer, > 1 wilder (default: 1.0)")
+    primer = p.add_mutually_exclusive_group()
+    primer.add_argument("--primer", default=None, metavar="MIDI", help="a MIDI file whose melody opens every output")
+    primer.add_argument("--primer-pitches", default=None, metavar="P,P,…",
+                        help="quarter notes that open every output, e.g. 60,62,64 (-1 = a quarter rest)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--qpm", type=float, default=120.0, help="tempo in quarter notes per minute (default: 120)")
+    p.add_argument("--program", type=int, default=0, help="General MIDI instrument, 0..127 (default: 0, piano)")
+    p.add_argument("--beam-size", type=int, default=1, help="melody RNN beam search: candidates kept (default: 1)")
+    p.add_argument("--branch-factor", type=int, default=1, help="melody RNN beam search: branches per candidate")
+    p.add_argument("--out", required=True, help="output folder: melody_001.mid, .png, .musicxml (and .wav)")
+    p.add_argument("--wav", action="store_true", help="also render WAV audio (General MIDI soundfont)")
+    p.add_argument("--musicxml", action=argparse.BooleanOptionalAction, default=True, help="write notation")
+    p.add_argument("--piano-roll", action=argparse.BooleanOptionalAction, default=True, help="write piano rolls")
+    p.set_defaults(handler=_compose)
+
+
+def _compose(args: argparse.Namespace) -> int:
+    from atelier.music.compose import compose, load_music_model, parse_pitches, primer_from_pitches, read_primer, \
+        write_outputs
+
+    model = load_music_model(args.model)
+    primer = None
+    if args.primer is not None:
+        primer = read_primer(args.primer)
+    elif args.primer_pitches is not None:
+        primer = primer_from_pitches(parse_pitches(args.primer_pitches), model.config.encoding)
+    melodies = compose(model, bars=args.bars, n=args.n, temperature=args.temperature, primer=primer, seed=args.seed,
+                       qpm=args.qpm, program=args.program, beam_size=args.beam_size, branch_factor=args.branch_factor)
+    paths = write_outputs(melodies, args.out, wav=args.wav, musicxml=args.musicxml, piano_roll=args.piano_roll)
+    bars = melodies[0].num_steps // melodies[0].steps_per_bar
+    print(f"wrote {len(melodies)} melodies of {bars} bars at {args.qpm:g} qpm ({len(paths)} files) to {args.out}")
+    return 0
+
+
+def interpolate_command(model, args: argparse.Namespace) -> int:
+    """``atelier interpolate MODEL a.mid b.mid --steps N --out FOLDER`` for a MusicVAE."""
+    from atelier.music.compose import interpolate, read_primer, require_music_vae, write_interpolation
+
+    require_music_vae(model)
+    if len(args.inputs) != 2:
+        raise AtelierError(f"interpolate with a music model takes two MIDI files, got {len(args.inputs)}")
+    a, b = (read_primer(path) for path in args.inputs)
+    melodies = interpolate(model, a, b, steps=args.steps, seed=0)
+    paths = write_interpolation(melodies, args.out)
+    print(f"wrote {args.steps} steps from {Path(args.inputs[0]).name} to {Path(args.inputs[1]).name} "
+          f"({len(paths)} files) to {args.out}")
+    return 0

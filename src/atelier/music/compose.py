@@ -1,0 +1,286 @@
+"""Compose and interpolate melodies, and write them out: the library behind ``atelier compose`` and
+``atelier interpolate`` for music models.
+
+    >>> import atelier
+    >>> from atelier.music.compose import compose, write_outputs
+    >>> model = atelier.load("essen-melody-rnn")                                     # doctest: +SKIP
+    >>> melodies = compose(model, bars=16, n=4, temperature=0.9, seed=0)            # doctest: +SKIP
+    >>> write_outputs(melodies, "songs", wav=True)                                  # doctest: +SKIP
+
+Every output folder is written all at once: the files are made in a hidden folder beside it and
+moved in only when all of them are done, so a failure (a bad argument, a full disk) leaves the
+folder as it was.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from atelier.errors import AtelierError
+from atelier.music.events import Melody, MelodyEncoding, Note
+
+DEFAULT_BARS = 16  # melody RNN; a MusicVAE always makes its own length
+MIN_QPM, MAX_QPM = 20.0, 400.0  # the tempo range MIDI reading accepts
+PRIMER_NOTE_STEPS = 4  # each pitch of a pitch-list primer is a quarter note
+OUTPUT_SUFFIXES = (".png", ".gif", ".jpg", ".jpeg", ".webp", ".mid", ".midi", ".wav", ".musicxml", ".xml")
+
+
+def load_music_model(model: str | os.PathLike) -> Any:
+    """A shipped music model by name, or a music checkpoint by path; anything else is an error.
+
+    >>> load_music_model("mnist-dcgan")                                              # doctest: +SKIP
+    AtelierError: model mnist-dcgan: a gan model; this needs a music model (melody_rnn or music_vae)
+    """
+    from atelier.api import load
+
+    loaded = load(model)
+    if not is_music_model(loaded):
+        kind = getattr(type(loaded), "__name__", "model")
+        raise AtelierError(f"model {model}: a {_kind(loaded) or kind} model; this needs a music model "
+                           "(melody_rnn or music_vae)")
+    return loaded
+
+
+def is_music_model(model: Any) -> bool:
+    from atelier.music.melody_rnn import MelodyRNNModel
+    from atelier.music.music_vae import MusicVAEModel
+
+    return isinstance(model, (MelodyRNNModel, MusicVAEModel))
+
+
+def _kind(model: Any) -> str:
+    from atelier.config import FAMILIES
+
+    for family in FAMILIES.values():
+        try:
+            if isinstance(model, family.model_type()):
+                return family.kind
+        except (ImportError, AttributeError):
+            continue
+    return ""
+
+
+def read_primer(path: str | os.PathLike) -> Melody:
+    """The melody of a MIDI file, as a primer; unreadable, empty or note-less files are one-line errors.
+
+    A primer in another meter is read as 16th notes and continued in 4/4.
+    """
+    from atelier.music.midi import read_midi
+
+    return read_midi(path)
+
+
+def primer_from_pitches(pitches: Sequence[int], encoding: MelodyEncoding) -> Melody:
+    """A primer of quarter notes, one per pitch; -1 is a quarter rest. Pitches must be in the
+    model's range.
+
+    >>> primer_from_pitches([60, -1, 64], MelodyEncoding()).notes
+    (Note(pitch=60, start_step=0, end_step=4, velocity=100), Note(pitch=64, start_step=8, end_step=12, velocity=100))
+    """
+    if not pitches:
+        raise AtelierError("primer pitches: none given; e.g. 60,62,64")
+    notes = []
+    for i, pitch in enumerate(pitches):
+        if pitch == -1:
+            continue
+        if not encoding.contains(pitch):
+            raise AtelierError(f"primer pitch {pitch} (position {i + 1}): outside the model's range "
+                               f"{encoding.min_pitch}..{encoding.max_pitch}; use -1 for a rest")
+        notes.append(Note(pitch, i * PRIMER_NOTE_STEPS, (i + 1) * PRIMER_NOTE_STEPS))
+    if not notes:
+        raise AtelierError("primer pitches: only rests; give at least one pitch")
+    return Melody(tuple(notes), num_steps=len(pitches) * PRIMER_NOTE_STEPS, name="primer")
+
+
+def parse_pitches(text: str) -> list[int]:
+    """``"60,62,64"`` → ``[60, 62, 64]``.
+
+    >>> parse_pitches("60, 62,-1")
+    [60, 62, -1]
+    """
+    try:
+        values = [int(part) for part in text.replace(" ", "").split(",") if part]
+    except ValueError:
+        raise AtelierError(f"primer pitches {text!r}: expected MIDI pitches separated by commas, e.g. 60,62,64") from None
+    return values
+
+
+def compose(
+    model: Any,
+    *,
+    bars: int | None = None,
+    n: int = 1,
+    temperature: float = 1.0,
+    primer: Melody | Sequence[int] | None = None,
+    seed: int = 0,
+    qpm: float = 120.0,
+    program: int = 0,
+    beam_size: int = 1,
+    branch_factor: int = 1,
+) -> list[Melody]:
+    """``n`` new melodies from a melody RNN (any length, optional primer, beam search) or a MusicVAE
+    (its own length, sampled from the prior).
+
+    ``bars`` defaults to 16 for a melody RNN and to the model's length for a MusicVAE. ``primer``
+    (melody RNN only): a :class:`Melody` or Magenta's list of one value per 16th-note step (a pitch
+    starts a note, -2 holds, -1 stops). ``qpm`` and ``program`` (General MIDI, 0 = piano) set the
+    tempo and instrument of the output.
+    """
+    from atelier.music.melody_rnn import MelodyRNNModel
+    from atelier.music.music_vae import MusicVAEModel
+
+    # 1. check inputs
+    if not is_music_model(model):
+        raise AtelierError(f"model: a {type(model).__name__}; compose needs a music model (melody_rnn or music_vae)")
+    _check_count("--bars", bars, allow_none=True)
+    _check_count("--n", n)
+    if isinstance(temperature, bool) or not isinstance(temperature, (int, float)) or not temperature > 0:
+        raise AtelierError(f"--temperature must be greater than 0, got {temperature}")
+    if not MIN_QPM <= qpm <= MAX_QPM:
+        raise AtelierError(f"--qpm must be in {MIN_QPM:g}..{MAX_QPM:g} quarter notes per minute, got {qpm:g}")
+    if not 0 <= program <= 127:
+        raise AtelierError(f"--program must be a General MIDI program in 0..127, got {program}")
+    # 2. generate
+    if isinstance(model, MusicVAEModel):
+        if bars is not None and bars != model.bars:
+            raise AtelierError(f"--bars {bars}: this MusicVAE makes {model.bars}-bar melodies; use --bars {model.bars} "
+                               "or leave it out")
+        if primer is not None:
+            raise AtelierError("a primer needs a melody RNN; a MusicVAE samples whole melodies (try interpolate)")
+        if beam_size != 1 or branch_factor != 1:
+            raise AtelierError("beam search needs a melody RNN")
+        melodies = model.sample(n, temperature=temperature, seed=seed, qpm=qpm, program=program)
+    else:
+        assert isinstance(model, MelodyRNNModel)
+        melodies = model.generate(n, bars=bars or DEFAULT_BARS, primer=primer, temperature=temperature, seed=seed,
+                                  beam_size=beam_size, branch_factor=branch_factor, qpm=qpm, program=program)
+    return [replace(m, name=f"melody {i + 1}") for i, m in enumerate(melodies)]
+
+
+def interpolate(model: Any, a: Melody, b: Melody, *, steps: int = 8, temperature: float | None = None,
+                seed: int = 0) -> list[Melody]:
+    """``steps`` melodies from ``a`` to ``b`` through a MusicVAE's latent space (see
+    :meth:`MusicVAEModel.interpolate`); a melody RNN has no latent space and is refused."""
+    return require_music_vae(model).interpolate(a, b, steps=steps, temperature=temperature, seed=seed)
+
+
+def require_music_vae(model: Any) -> Any:
+    """``model`` if it is a MusicVAE, else a one-line error naming what it is."""
+    from atelier.music.music_vae import MusicVAEModel
+
+    if not isinstance(model, MusicVAEModel):
+        raise AtelierError(f"interpolate needs a MusicVAE (music_vae) model, got a {_kind(model) or type(model).__name__} "
+                           "model; a melody RNN has no latent space")
+    return model
+
+
+def concatenate(melodies: Sequence[Melody], *, name: str = "") -> Melody:
+    """One melody playing ``melodies`` one after another (tempo and instrument of the first).
+
+    >>> m = Melody((Note(60, 0, 4),), num_steps=8)
+    >>> concatenate([m, m]).notes[1]
+    Note(pitch=60, start_step=8, end_step=12, velocity=100)
+    """
+    if not melodies:
+        raise AtelierError("concatenate: no melodies")
+    notes, offset = [], 0
+    for melody in melodies:
+        notes += [Note(n.pitch, n.start_step + offset, n.end_step + offset, n.velocity) for n in melody.notes]
+        offset += melody.num_steps
+    return replace(melodies[0], notes=tuple(notes), num_steps=offset, name=name or melodies[0].name)
+
+
+def write_outputs(
+    melodies: Sequence[Melody],
+    out_dir: str | os.PathLike,
+    *,
+    wav: bool = False,
+    musicxml: bool = True,
+    piano_roll: bool = True,
+    prefix: str = "melody",
+    renderer: str = "auto",
+) -> list[Path]:
+    """Write each melody as ``PREFIX_001.mid`` (tempo and instrument set), and optionally ``.wav``
+    (General MIDI soundfont, the sine synthesiser as fallback), ``.png`` (piano roll) and
+    ``.musicxml`` (notation). All files appear together or not at all. Returns the paths.
+    """
+    from atelier.music.audio import plot_piano_roll, render_audio, write_wav
+    from atelier.music.midi import write_midi, write_musicxml
+
+    melodies = list(melodies)
+    if not melodies:
+        raise AtelierError("no melodies to write")
+
+    def write(folder: Path) -> None:
+        for i, melody in enumerate(melodies):
+            stem = folder / f"{prefix}_{i + 1:03d}"
+            write_midi(melody, stem.with_suffix(".mid"))
+            if wav:
+                write_wav(render_audio(melody, renderer=renderer), stem.with_suffix(".wav"))
+            if piano_roll:
+                plot_piano_roll(melody, stem.with_suffix(".png"), titles=[melody.name or stem.name])
+            if musicxml:
+                write_musicxml(melody, stem.with_suffix(".musicxml"))
+
+    return write_folder(out_dir, write)
+
+
+def write_interpolation(melodies: Sequence[Melody], out_dir: str | os.PathLike, *, wav: bool = True,
+                        renderer: str = "auto") -> list[Path]:
+    """An interpolation: ``step_01.mid`` … one file per point, ``interpolation.mid`` (all points one
+    after another), ``interpolation.png`` (their piano rolls, stacked) and ``interpolation.wav``."""
+    from atelier.music.audio import plot_piano_roll, render_audio, write_wav
+    from atelier.music.midi import write_midi
+
+    melodies = list(melodies)
+    if len(melodies) < 2:
+        raise AtelierError(f"an interpolation has at least 2 melodies, got {len(melodies)}")
+    whole = concatenate(melodies, name="interpolation")
+
+    def write(folder: Path) -> None:
+        for i, melody in enumerate(melodies):
+            write_midi(melody, folder / f"step_{i + 1:02d}.mid")
+        write_midi(whole, folder / "interpolation.mid")
+        plot_piano_roll(melodies, folder / "interpolation.png",
+                        titles=[f"step {i + 1} of {len(melodies)}" for i in range(len(melodies))])
+        if wav:
+            write_wav(render_audio(whole, renderer=renderer), folder / "interpolation.wav")
+
+    return write_folder(out_dir, write)
+
+
+def write_folder(out_dir: str | os.PathLike, write) -> list[Path]:
+    """Run ``write(staging_folder)``, then move every file it made into ``out_dir``; on any error
+    remove the staging folder and leave ``out_dir`` untouched. Returns the final paths, sorted."""
+    out = Path(out_dir)
+    if out.suffix.lower() in OUTPUT_SUFFIXES:
+        raise AtelierError(f"--out {out}: music outputs go into a folder (e.g. {out.with_suffix('')}/), "
+                           f"not a {out.suffix} file")
+    if out.exists() and not out.is_dir():
+        raise AtelierError(f"--out {out}: exists and is not a folder")
+    parent = out.resolve().parent
+    parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=parent))
+    try:
+        write(staging)
+        out.mkdir(exist_ok=True)
+        paths = []
+        for made in sorted(staging.iterdir()):
+            os.replace(made, out / made.name)
+            paths.append(out / made.name)
+        return paths
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _check_count(flag: str, value: int | None, *, allow_none: bool = False) -> None:
+    if value is None and allow_none:
+        return
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise AtelierError(f"{flag} must be a whole number of at least 1, got {value}")

@@ -1,0 +1,256 @@
+"""What the two melody models share: the corpus they learn from, its held-out split, fixed-length
+windows as tensors or melodies, and primers and inputs moved into the model's key and range.
+
+Both models work on a grid of 16th notes with 16-step bars, so they keep the 4/4 and 2/4 melodies of
+a corpus (a 2/4 bar is half a model bar; windows start on bar lines, so bar positions line up).
+With ``key="C"`` every melody is moved to C major or A minor before training, as Magenta's melody
+RNN does (``transpose_to_key=0``): with a few thousand tunes a model then learns one scale instead
+of twelve. A primer or an input melody is moved the same way, and the result moved back.
+
+    train, val, fingerprint = load_split("essen", encoding=MelodyEncoding(48, 83), key="C")
+    windows = window_tensor(train, encoding=..., window_steps=64)   # LongTensor (N, 64)
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+import torch
+
+from atelier.data.music import MelodyCorpus, MelodyWindows, estimate_key, fit_to_range, load_melodies
+from atelier.errors import AtelierError, choose_one
+from atelier.music.events import Melody, MelodyEncoding, events_to_notes, primer_events
+
+STEPS_PER_QUARTER = 4
+STEPS_PER_BAR = 16  # one 4/4 bar of 16th notes: the models' unit of length
+METERS: tuple[tuple[int, int], ...] = ((4, 4), (2, 4))
+KEYS = ("C", "any")  # "C": C major / A minor (Krumhansl-Schmuckler estimate); "any": as written
+DEFAULT_SPLIT_SEED = 0  # the same defaults as atelier.api
+DEFAULT_VAL_FRACTION = 0.1
+
+
+def check_key(key: str) -> None:
+    if key not in KEYS:
+        raise choose_one("key", key, KEYS)
+
+
+def check_shared_fields(config: Any) -> None:
+    """The config fields both melody models share: pitch range, key, augmentation, optimiser."""
+    object.__setattr__(config, "transpose", tuple(config.transpose))  # JSON and --set give lists
+    MelodyEncoding(config.min_pitch, config.max_pitch)
+    check_key(config.key)
+    if not config.transpose:
+        raise AtelierError("transpose=(); give at least one shift, e.g. 0")
+    if config.lr <= 0 or config.clip_grad_norm <= 0:
+        raise AtelierError(f"lr={config.lr}, clip_grad_norm={config.clip_grad_norm}; both must be positive")
+
+
+def load_split(
+    data: str | os.PathLike,
+    *,
+    encoding: MelodyEncoding,
+    key: str,
+    seed: int = DEFAULT_SPLIT_SEED,
+    val_fraction: float = DEFAULT_VAL_FRACTION,
+    limit: int | None = None,
+) -> tuple[MelodyCorpus, MelodyCorpus, str]:
+    """The 4/4 and 2/4 melodies of ``data`` in the model's range (and key), split by piece:
+    ``(train, held_out, fingerprint of the whole corpus)``.
+
+    >>> train, val, fp = load_split("bach-soprano", encoding=MelodyEncoding(), key="C")  # doctest: +SKIP
+    >>> len(train), len(val), len(fp)  # doctest: +SKIP
+    (306, 34, 64)
+    """
+    check_key(key)
+    corpus = load_melodies(data, encoding=encoding, steps_per_quarter=STEPS_PER_QUARTER,
+                           time_signatures=METERS, key="C" if key == "C" else None, limit=limit)
+    train, val = corpus.split(val_fraction=val_fraction, seed=seed)
+    return train, val, corpus.fingerprint()
+
+
+def window_tensor(
+    melodies: Sequence[Melody],
+    *,
+    encoding: MelodyEncoding,
+    window_steps: int,
+    hop_steps: int | None = None,
+    transpose: Sequence[int] = (0,),
+    max_windows: int | None = None,
+    min_notes: int = 1,
+    seed: int = 0,
+) -> torch.Tensor:
+    """Every bar-aligned window of ``window_steps`` events: LongTensor ``(N, window_steps)``.
+
+    ``hop_steps`` defaults to the window (no overlap); ``max_windows`` keeps a seeded subset;
+    windows with fewer than ``min_notes`` notes are left out.
+
+    >>> from atelier.music.events import Note
+    >>> m = Melody(tuple(Note(60 + i % 5, 4 * i, 4 * i + 4) for i in range(16)), num_steps=64)
+    >>> window_tensor([m], encoding=MelodyEncoding(), window_steps=32).shape
+    torch.Size([2, 32])
+    """
+    windows = MelodyWindows(melodies, encoding=encoding, window_steps=window_steps,
+                            hop_steps=hop_steps or window_steps, transpose=transpose, min_notes=min_notes)
+    if len(windows) == 0:
+        raise AtelierError(f"no melody is {window_steps // STEPS_PER_BAR} bars long or more; "
+                           "give longer melodies or a model with shorter windows")
+    index = np.arange(len(windows))
+    if max_windows is not None and len(windows) > max_windows:
+        index = np.sort(np.random.default_rng(seed).choice(len(windows), max_windows, replace=False))
+    return torch.stack([windows[int(i)] for i in index])
+
+
+def training_windows(
+    data: str | os.PathLike,
+    *,
+    config: Any,
+    window_steps: int,
+    min_notes: int,
+    max_val_windows: int,
+    seed: int,
+    val_fraction: float,
+    limit: int | None,
+) -> tuple[torch.Tensor, torch.Tensor, str]:
+    """What :func:`atelier.train` needs for either melody model: every bar-aligned window of the
+    training pieces at each of ``config.transpose``, a seeded sample of non-overlapping held-out
+    windows (for validation during training), and the corpus fingerprint."""
+    train, val, fingerprint = load_split(data, encoding=config.encoding, key=config.key, seed=seed,
+                                         val_fraction=val_fraction, limit=limit)
+    windows = window_tensor(train, encoding=config.encoding, window_steps=window_steps, hop_steps=STEPS_PER_BAR,
+                            transpose=config.transpose, min_notes=min_notes)
+    val_windows = window_tensor(val, encoding=config.encoding, window_steps=window_steps,
+                                max_windows=max_val_windows, min_notes=min_notes, seed=seed)
+    return windows, val_windows, fingerprint
+
+
+def events_to_melodies(
+    events: torch.Tensor | np.ndarray,
+    encoding: MelodyEncoding,
+    *,
+    qpm: float = 120.0,
+    program: int = 0,
+    shift: int = 0,
+    name: str = "sample",
+) -> list[Melody]:
+    """Rows of events ``(N, T)`` → N melodies in 4/4, moved ``-shift`` semitones (undoing a key move).
+
+    >>> [m.pitches for m in events_to_melodies(torch.tensor([[14, 0, 16, 1]]), MelodyEncoding())]
+    [[60, 62]]
+    """
+    rows = events.cpu().numpy() if torch.is_tensor(events) else np.asarray(events)
+    out = []
+    for i, row in enumerate(rows):
+        notes = tuple(events_to_notes(row, encoding))
+        melody = Melody(notes, num_steps=len(row), steps_per_quarter=STEPS_PER_QUARTER, time_signature=(4, 4),
+                        qpm=float(qpm), program=program, name=f"{name} {i + 1}" if len(rows) > 1 else name)
+        out.append(melody.transpose(-shift))
+    return out
+
+
+def crop(melody: Melody, num_steps: int) -> Melody:
+    """The first ``num_steps`` of a melody (a note sounding at the end is cut), padded with rest if shorter.
+
+    >>> from atelier.music.events import Note
+    >>> crop(Melody((Note(60, 0, 4), Note(62, 4, 12)), num_steps=12), 8).notes[-1]
+    Note(pitch=62, start_step=4, end_step=8, velocity=100)
+    """
+    notes = tuple(replace(n, end_step=min(n.end_step, num_steps)) for n in melody.notes if n.start_step < num_steps)
+    return replace(melody, notes=notes, num_steps=num_steps)
+
+
+@dataclass(frozen=True)
+class PreparedMelody:
+    """A melody as the model sees it: events in its encoding, and the semitones it was moved by."""
+
+    events: np.ndarray  # int64 (T,)
+    shift: int  # semitones added (key move + octave fit); subtract from the model's output
+
+
+def prepare_melody(melody: Melody, *, encoding: MelodyEncoding, key: str, what: str) -> PreparedMelody:
+    """Move ``melody`` into the model's key (if it was trained in C) and by whole octaves into its range.
+
+    A melody so wide that the key move would leave the range keeps its key.
+
+    >>> from atelier.music.events import Note
+    >>> p = prepare_melody(Melody((Note(74, 0, 4), Note(78, 4, 8), Note(81, 8, 16)), num_steps=16),
+    ...                    encoding=MelodyEncoding(48, 83), key="C", what="primer")
+    >>> p.shift, p.events[:5].tolist()
+    (-2, [26, 0, 0, 0, 30])
+    """
+    if melody.steps_per_quarter != STEPS_PER_QUARTER:
+        raise AtelierError(f"{what}: {melody.steps_per_quarter} steps per quarter; the models use {STEPS_PER_QUARTER}")
+    shift = 0
+    if key == "C" and melody.notes:
+        tonic, mode = estimate_key(melody)
+        shift = ((0 if mode == "major" else 9) - tonic + 6) % 12 - 6
+    moved = melody.transpose(shift)
+    fitted = fit_to_range(moved, encoding) if moved.notes else moved
+    if fitted is None and shift:  # the key move pushed a wide melody out of range: keep its key
+        shift, moved = 0, melody
+        fitted = fit_to_range(moved, encoding)
+    if fitted is None:
+        low, high = min(melody.pitches), max(melody.pitches)
+        raise AtelierError(
+            f"{what}: spans pitches {low}..{high} ({high - low} semitones); the model covers "
+            f"{encoding.min_pitch}..{encoding.max_pitch} ({encoding.max_pitch - encoding.min_pitch} semitones)"
+        )
+    if fitted.notes:
+        shift += fitted.notes[0].pitch - moved.notes[0].pitch
+    return PreparedMelody(fitted.to_events(encoding), shift)
+
+
+def primer_melody(primer: Melody | Sequence[int], encoding: MelodyEncoding) -> Melody:
+    """A primer given as a Melody, or as Magenta's list of one value per 16th-note step (a pitch
+    starts a note, -2 holds it, -1 stops it) checked against the model's pitch range.
+
+    >>> primer_melody([60, -2, -2, -2, 62, -1], MelodyEncoding()).notes[0]
+    Note(pitch=60, start_step=0, end_step=4, velocity=100)
+    """
+    if isinstance(primer, Melody):
+        return primer
+    values = list(primer)
+    if not values:
+        raise AtelierError("primer: empty; give at least one pitch")
+    events = primer_events(values, encoding)
+    return Melody(tuple(events_to_notes(events, encoding)), num_steps=len(events), name="primer")
+
+
+def training_source(provenance: dict[str, Any], data: str | os.PathLike | None) -> tuple[str, int, float]:
+    """``(data, split seed, validation fraction)`` to evaluate on: ``data`` if given, else the corpus
+    and split the model was trained with (from its checkpoint's provenance)."""
+    source = data if data is not None else provenance.get("data")
+    if not source:
+        raise AtelierError("this checkpoint does not record its training data; pass --data")
+    return (os.fspath(source), int(provenance.get("split_seed", DEFAULT_SPLIT_SEED)),
+            float(provenance.get("val_fraction", DEFAULT_VAL_FRACTION)))
+
+
+def check_event_batch(batch: Any, num_classes: int, *, what: str) -> torch.Tensor:
+    """A training batch must be LongTensor ``(B, T)`` of events in ``0..num_classes-1``."""
+    if not torch.is_tensor(batch) or batch.ndim != 2 or batch.dtype != torch.int64:
+        shape = tuple(batch.shape) if torch.is_tensor(batch) else type(batch).__name__
+        raise AtelierError(f"{what}: a batch is LongTensor (B, T) of melody events, got {shape}")
+    if batch.numel() and (int(batch.min()) < 0 or int(batch.max()) >= num_classes):
+        raise AtelierError(f"{what}: events must be in 0..{num_classes - 1}, got {int(batch.min())}..{int(batch.max())}")
+    return batch
+
+
+def feature_comparison(
+    generated: Sequence[Melody], train: Sequence[Melody], *, encoding: MelodyEncoding, bars: int, seed: int
+) -> tuple[dict[str, float], str]:
+    """Yang & Lerch (2018) features of ``generated`` melodies against ``bars``-bar windows of the
+    training melodies (half-overlapping, at most 2,000): metrics and a one-line note."""
+    from atelier.metrics.music import compare_melodies
+
+    reference = window_tensor(train, encoding=encoding, window_steps=bars * STEPS_PER_BAR,
+                              hop_steps=max(STEPS_PER_BAR, bars * STEPS_PER_BAR // 2), max_windows=2000, seed=seed)
+    comparison = compare_melodies(generated, events_to_melodies(reference, encoding), seed=seed)
+    metrics = {"feature_overlap_mean": comparison.mean_overlap}
+    metrics.update({f"overlap_{k}": c.overlap for k, c in comparison.features.items()})
+    note = (f"features: {len(generated)} generated {bars}-bar melodies vs {reference.shape[0]} {bars}-bar training "
+            "windows; overlap of each feature's distributions, 1 = the same (Yang & Lerch 2018)")
+    return metrics, note

@@ -1,0 +1,502 @@
+"""Melody RNN: an LSTM that predicts a melody one 16th-note event at a time.
+
+The article's RNN, shaped after Magenta's melody RNN (Waite et al. 2016): events are Magenta's
+(0 hold, 1 note-off, 2.. note-on; :mod:`atelier.music.events`), each step's input is the previous
+event, and a softmax over the next event is trained by maximum likelihood. Two input encodings:
+
+* basic (``lookback_distances=()``): the previous event, one-hot (Magenta's ``basic_rnn``);
+* lookback (``lookback_distances=(16, 32)``, Magenta's ``lookback_rnn``): also the events one and
+  two bars back, whether the last event repeated them, and the position in the bar as a binary
+  counter; two extra output classes say "repeat the event of 1 (2) bars ago". Folk tunes repeat
+  whole bars, and a repeat is one easy choice instead of a remembered pitch.
+
+Generation samples event by event with a temperature, optionally after a primer, for many melodies
+at once; Magenta's randomised beam search keeps the most likely of several sampled continuations.
+Magenta's attention RNN is not implemented: the lookback inputs serve the same purpose (reaching a
+bar or two back) and keep training to one fused LSTM call.
+
+Example:
+    >>> import dataclasses
+    >>> config = dataclasses.replace(PRESETS["melody-rnn-lookback"], rnn_size=16, num_layers=1)
+    >>> model = MelodyRNNModel(config, build_task(config).network)
+    >>> melodies = model.generate(2, bars=1, primer=[60, -2, 64, -2], seed=0)
+    >>> [m.num_steps for m in melodies], melodies[0].pitches[:2]
+    ([16, 16], [60, 64])
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from atelier.checkpoint import Checkpoint, open_checkpoint
+from atelier.errors import AtelierError
+from atelier.music.events import Melody, MelodyEncoding
+from atelier.music.melody_data import (
+    STEPS_PER_BAR,
+    check_event_batch,
+    check_shared_fields,
+    events_to_melodies,
+    feature_comparison,
+    load_split,
+    prepare_melody,
+    primer_melody,
+    training_source,
+    training_windows,
+    window_tensor,
+)
+
+KIND = "melody_rnn"
+DEFAULT_DATA = "essen"  # Essen folk songs: thousands of short tunes with clear, repeated phrases
+EVAL_BARS = 8  # generated melodies compared with the training windows in `evaluate_model`
+PREVIEW_SEED = 0
+MAX_VAL_WINDOWS = 512  # held-out windows scored during training (evaluate_model scores them all)
+START = -1  # "no event before this one", the input at step 0
+
+
+# ---------------------------------------------------------------------------------------------
+# Inputs
+
+
+def _back(events: torch.Tensor, positions: torch.Tensor, offset: int) -> torch.Tensor:
+    """events[:, t - offset] for each t in ``positions`` (S,), START where t - offset < 0: (B, S)."""
+    index = positions - offset
+    picked = events[:, index.clamp(min=0)]
+    return torch.where(index >= 0, picked, START)
+
+
+def binary_counter(positions: torch.Tensor, bits: int) -> torch.Tensor:
+    """±1 per bit of each position (S,) → (S, bits): the position in a bar as Magenta's lookback
+    RNN gives it (bit 0 flips every step, bit 4 every 16 steps).
+
+    >>> binary_counter(torch.tensor([0, 1, 5]), 3).tolist()
+    [[-1, -1, -1], [1, -1, -1], [1, -1, 1]]
+    """
+    return ((positions.unsqueeze(-1) >> torch.arange(bits, device=positions.device)) & 1) * 2 - 1
+
+
+class MelodyLSTM(nn.Module):
+    """Inputs for each step → LSTM layers → logits over the next step's labels.
+
+    Labels are the events 0..C-1, then (lookback) one "repeat" label per distance.
+    Input per step (lookback shown; basic has only the first part):
+      one-hot(previous event or START) (C+1) | one-hot(event d_k steps before the target) (K·C)
+      | previous event repeats d_k back (K) | position of the target, binary counter (bits)
+    """
+
+    def __init__(self, config: MelodyRNNConfig) -> None:
+        super().__init__()
+        self.config = config
+        c, k = config.num_classes, len(config.lookback_distances)
+        self.bits = max(1, math.ceil(math.log2(max(config.lookback_distances)))) if k else 0
+        self.input_size = (c + 1) + (k * c + k + self.bits)
+        self.lstm = nn.LSTM(self.input_size, config.rnn_size, config.num_layers, batch_first=True,
+                            dropout=config.dropout if config.num_layers > 1 else 0.0)
+        self.dropout = nn.Dropout(config.dropout)
+        self.out = nn.Linear(config.rnn_size, c + k)
+
+    def inputs(self, events: torch.Tensor, start: int, stop: int) -> torch.Tensor:
+        """The inputs that predict steps ``start..stop-1`` of ``events`` (B, T): (B, S, input_size).
+
+        Only events before each predicted step are read, so a buffer filled up to ``start`` works.
+        """
+        c = self.config.num_classes
+        positions = torch.arange(start, stop, device=events.device)  # (S,)
+        previous = _back(events, positions, 1)  # (B, S)
+        parts = [F.one_hot(torch.where(previous == START, c, previous), c + 1)]
+        distances = self.config.lookback_distances
+        for d in distances:
+            back = _back(events, positions, d)
+            parts.append(F.one_hot(back.clamp(min=0), c) * (back >= 0).unsqueeze(-1))
+        for d in distances:
+            parts.append(((previous >= 0) & (previous == _back(events, positions, d + 1))).unsqueeze(-1))
+        if distances:
+            parts.append(binary_counter(positions, self.bits).expand(events.shape[0], -1, -1))
+        return torch.cat([p.float() for p in parts], dim=-1)
+
+    def forward(self, inputs: torch.Tensor, state: tuple[torch.Tensor, torch.Tensor] | None = None
+                ) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
+        """inputs (B, S, input_size) → label logits (B, S, C+K), LSTM state ((L, B, H), (L, B, H))."""
+        hidden, state = self.lstm(inputs, state)  # (B, S, H)
+        return self.out(self.dropout(hidden)), state
+
+    def event_log_probs(self, logits: torch.Tensor, events: torch.Tensor, start: int, stop: int) -> torch.Tensor:
+        """log p(event) for steps ``start..stop-1``: (B, S, C), from label logits (B, S, C+K).
+
+        A repeat label stands for the event d_k steps back, so p(event e) is p(label e) plus the
+        p(repeat k) of every k whose event d_k back is e; a repeat with nothing that far back is
+        impossible. This is the exact likelihood of the events, comparable across encodings.
+        """
+        c = self.config.num_classes
+        distances = self.config.lookback_distances
+        if not distances:
+            return F.log_softmax(logits, dim=-1)
+        positions = torch.arange(start, stop, device=events.device)
+        backs = [_back(events, positions, d) for d in distances]  # K × (B, S)
+        blocked = torch.stack([b < 0 for b in backs], dim=-1)  # (B, S, K)
+        logits = torch.cat([logits[..., :c], logits[..., c:].masked_fill(blocked, -1e9)], dim=-1)
+        log_p = F.log_softmax(logits, dim=-1)  # (B, S, C+K)
+        event_log_p = log_p[..., :c]
+        for k, back in enumerate(backs):
+            index = back.clamp(min=0).unsqueeze(-1)  # (B, S, 1)
+            direct = event_log_p.gather(-1, index).squeeze(-1)
+            merged = torch.where(back >= 0, torch.logaddexp(direct, log_p[..., c + k]), direct)
+            event_log_p = event_log_p.scatter(-1, index, merged.unsqueeze(-1))
+        return event_log_p
+
+    # The objective (maximum likelihood, as in Magenta's melody RNN):
+    #   log p(e_0 … e_{T−1}) = Σ_t log p(e_t | e_<t),
+    # each factor from the LSTM's softmax after reading e_0 … e_{t−1} (START before e_0).
+    def log_probs(self, events: torch.Tensor) -> torch.Tensor:
+        """Teacher-forced log p(e_t | e_<t) for every step and event: events (B, T) → (B, T, C)."""
+        t = events.shape[1]
+        logits, _ = self(self.inputs(events, 0, t))
+        return self.event_log_probs(logits, events, 0, t)
+
+
+# ---------------------------------------------------------------------------------------------
+# Config
+
+
+@dataclass(frozen=True)
+class MelodyRNNConfig:
+    """The network, its input encoding and its training data settings."""
+
+    min_pitch: int = 48  # C3; with max_pitch, Magenta's melody RNN range: 36 pitches, 38 events
+    max_pitch: int = 83  # B5
+    rnn_size: int = 128  # LSTM units per layer (Magenta's basic_rnn: two layers of 128)
+    num_layers: int = 2
+    dropout: float = 0.5  # on each layer's outputs (Magenta: dropout_keep_prob 0.5)
+    lookback_distances: tuple[int, ...] = ()  # steps; (16, 32) = 1 and 2 bars (lookback RNN)
+    window_bars: int = 4  # training windows of 4 bars = 64 steps, one every bar
+    key: str = "C"  # "C": train in C major / A minor (Magenta's transpose_to_key=0); "any": as written
+    transpose: tuple[int, ...] = (0,)  # transposition augmentation, semitones
+    lr: float = 1e-3  # Adam
+    clip_grad_norm: float = 5.0  # Magenta's clip_norm
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "lookback_distances", tuple(self.lookback_distances))
+        check_shared_fields(self)
+        if self.rnn_size < 1 or self.num_layers < 1:
+            raise AtelierError(f"rnn_size={self.rnn_size}, num_layers={self.num_layers}; both must be at least 1")
+        if not 0.0 <= self.dropout < 1.0:
+            raise AtelierError(f"dropout={self.dropout}; must be in [0, 1)")
+        if any(d < 1 for d in self.lookback_distances):
+            raise AtelierError(f"lookback_distances={self.lookback_distances}; each must be at least 1 step")
+        if self.window_bars < 1:
+            raise AtelierError(f"window_bars={self.window_bars}; must be at least 1")
+
+    @property
+    def encoding(self) -> MelodyEncoding:
+        return MelodyEncoding(self.min_pitch, self.max_pitch)
+
+    @property
+    def num_classes(self) -> int:
+        return self.encoding.num_classes
+
+    @property
+    def window_steps(self) -> int:
+        return self.window_bars * STEPS_PER_BAR
+
+
+PRESETS: dict[str, MelodyRNNConfig] = {
+    # Magenta's basic_rnn: the previous event in, the next event out; two LSTM layers of 128.
+    "melody-rnn": MelodyRNNConfig(),
+    # Magenta's lookback_rnn: also the events 1 and 2 bars back, bar position, "repeat" outputs.
+    "melody-rnn-lookback": MelodyRNNConfig(lookback_distances=(16, 32)),
+}
+
+
+# ---------------------------------------------------------------------------------------------
+# Training
+
+
+class MelodyRNNTask:
+    """A melody RNN for :func:`atelier.training.fit`: one module "rnn", one Adam optimizer "rnn"."""
+
+    kind = KIND
+
+    def __init__(self, config: MelodyRNNConfig, *, val_windows: torch.Tensor | None = None) -> None:
+        self.config = config
+        self.network = MelodyLSTM(config)
+        self.modules: dict[str, nn.Module] = {"rnn": self.network}
+        self.optimizers = {"rnn": torch.optim.Adam(self.network.parameters(), lr=config.lr)}
+        self.val_windows = None if val_windows is None else check_event_batch(
+            val_windows, config.num_classes, what="validation windows")
+
+    def train_step(self, batch: Any, ctx: Any) -> dict[str, float]:
+        """One Adam step on the mean negative log-likelihood per step (nats) of a batch of windows.
+
+        Dropout draws from the generator the loop seeds for each step, so runs resume exactly.
+        """
+        events = check_event_batch(batch, self.config.num_classes, what="melody RNN")  # (B, T)
+        log_probs = self.network.log_probs(events)  # (B, T, C)
+        loss = F.nll_loss(log_probs.flatten(0, 1), events.flatten())
+        ctx.optimize("rnn", loss, clip_grad_norm=self.config.clip_grad_norm)
+        accuracy = (log_probs.argmax(-1) == events).float().mean()
+        return {"loss": loss.item(), "accuracy": accuracy.item()}
+
+    @torch.no_grad()
+    def preview(self, ctx: Any):
+        """Piano rolls of two 8-bar melodies sampled from fixed seeds."""
+        from atelier.music.audio import piano_roll_image
+
+        model = MelodyRNNModel(self.config, self.network)
+        melodies = model.generate(2, bars=8, seed=PREVIEW_SEED)
+        self.network.train()  # MelodyRNNModel put the shared network in eval mode
+        return piano_roll_image(melodies, titles=[f"step {ctx.step + 1}: sample {i + 1}" for i in range(2)])
+
+    @torch.no_grad()
+    def validate(self, ctx: Any) -> dict[str, float]:
+        """Loss, perplexity and accuracies on held-out windows; empty without them."""
+        if self.val_windows is None:
+            return {}
+        self.network.eval()
+        metrics = score_events(self.network, self.val_windows)
+        self.network.train()
+        return metrics
+
+
+def build_task(config: MelodyRNNConfig, *, val_windows: torch.Tensor | None = None, seed: int = 0) -> MelodyRNNTask:
+    """The training task for ``config``, its weights initialised from ``seed``.
+
+    >>> task = build_task(PRESETS["melody-rnn"])
+    >>> list(task.modules), sum(p.numel() for p in task.network.parameters())
+    (['rnn'], 223526)
+    """
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return MelodyRNNTask(config, val_windows=val_windows)
+
+
+def prepare_training(config: MelodyRNNConfig, data: str | os.PathLike, *, seed: int, val_fraction: float,
+                     limit: int | None) -> tuple[torch.Tensor, dict[str, Any], str]:
+    """For :func:`atelier.train`: every bar-aligned window of the training pieces (and its
+    transpositions), a sample of held-out windows for validation, and the corpus fingerprint."""
+    windows, val_windows, fingerprint = training_windows(
+        data, config=config, window_steps=config.window_steps, min_notes=1, max_val_windows=MAX_VAL_WINDOWS,
+        seed=seed, val_fraction=val_fraction, limit=limit)
+    return windows, {"val_windows": val_windows}, fingerprint
+
+
+@torch.no_grad()
+def score_events(network: MelodyLSTM, windows: torch.Tensor, *, batch_size: int = 256) -> dict[str, float]:
+    """Teacher-forced loss (nats per step), perplexity and accuracies over windows (N, T)."""
+    from atelier.metrics.music import EventScores
+
+    scores = EventScores()
+    device = next(network.parameters()).device
+    for start in range(0, windows.shape[0], batch_size):
+        events = windows[start:start + batch_size].to(device)
+        scores.add(network.log_probs(events), events)
+    return scores.metrics()
+
+
+# ---------------------------------------------------------------------------------------------
+# The trained model
+
+
+class MelodyRNNModel(nn.Module):
+    """A trained melody RNN to generate and score melodies: ``MelodyRNNModel.from_checkpoint(path)``."""
+
+    def __init__(self, config: MelodyRNNConfig, network: MelodyLSTM, *, provenance: dict[str, Any] | None = None) -> None:
+        super().__init__()
+        self.config = config
+        self.network = network
+        self.provenance = dict(provenance or {})  # training data and split, for evaluate_model
+        self.eval()
+
+    @classmethod
+    def from_checkpoint(cls, ckpt: Checkpoint | str | os.PathLike) -> MelodyRNNModel:
+        """Rebuild the network a checkpoint was trained with.
+
+        >>> import dataclasses, os, tempfile
+        >>> from atelier.checkpoint import save_checkpoint
+        >>> config = dataclasses.replace(PRESETS["melody-rnn"], rnn_size=8)
+        >>> path = save_checkpoint(os.path.join(tempfile.mkdtemp(), "rnn.safetensors"), kind=KIND,
+        ...                        config=dataclasses.asdict(config), modules=build_task(config).modules)
+        >>> MelodyRNNModel.from_checkpoint(path).config == config
+        True
+        """
+        ckpt, config = open_checkpoint(ckpt, kind=KIND, config_type=MelodyRNNConfig)
+        network = MelodyLSTM(config)
+        network.load_state_dict(ckpt.module_state("rnn"))
+        return cls(config, network, provenance=ckpt.meta.get("provenance", {}))
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.network.parameters()).device
+
+    @torch.no_grad()
+    def generate(
+        self,
+        n: int = 1,
+        *,
+        bars: int = 16,
+        primer: Melody | Sequence[int] | None = None,
+        temperature: float = 1.0,
+        seed: int = 0,
+        beam_size: int = 1,
+        branch_factor: int = 1,
+        steps_per_iteration: int = 1,
+        qpm: float = 120.0,
+        program: int = 0,
+    ) -> list[Melody]:
+        """``n`` melodies of ``bars`` 4/4 bars, sampled together in one batch.
+
+        ``primer``: a :class:`Melody` (e.g. ``read_midi(path)``) or Magenta's list of one value per
+        16th-note step (a pitch starts a note, -2 holds, -1 stops); it opens every melody. A model
+        trained in C moves the primer to C major / A minor first and its output back to the primer's
+        key; a primer is also moved by whole octaves into the model's range when it fits.
+        ``temperature`` divides the log-probabilities (< 1: safer, > 1: wilder). Beam search
+        (``beam_size`` > 1 or ``branch_factor`` > 1; Magenta's randomised beam search): each of
+        ``beam_size`` candidates is extended ``branch_factor`` times by ``steps_per_iteration``
+        sampled steps and the most likely ``beam_size`` are kept. The same arguments and ``seed``
+        give the same melodies.
+
+        >>> import dataclasses
+        >>> config = dataclasses.replace(PRESETS["melody-rnn"], rnn_size=8, num_layers=1)
+        >>> model = MelodyRNNModel(config, build_task(config).network)
+        >>> a = model.generate(3, bars=2, temperature=0.9, seed=4, qpm=90)
+        >>> a == model.generate(3, bars=2, temperature=0.9, seed=4, qpm=90), a[0].qpm, a[0].num_steps
+        (True, 90.0, 32)
+        """
+        # 1. check inputs
+        for name, value in (("n", n), ("bars", bars), ("beam_size", beam_size), ("branch_factor", branch_factor),
+                            ("steps_per_iteration", steps_per_iteration)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise AtelierError(f"{name}={value!r}; must be a whole number of at least 1")
+        if not (isinstance(temperature, (int, float)) and math.isfinite(temperature) and temperature > 0):
+            raise AtelierError(f"temperature={temperature!r}; must be a number greater than 0")
+        num_steps = bars * STEPS_PER_BAR
+        # 2. the primer, in the model's key and range
+        primed, shift = torch.zeros(0, dtype=torch.int64), 0
+        if primer is not None:
+            melody = primer_melody(primer, self.config.encoding)
+            prepared = prepare_melody(melody, encoding=self.config.encoding, key=self.config.key, what="primer")
+            primed, shift = torch.from_numpy(prepared.events), prepared.shift
+            if len(primed) > num_steps:
+                raise AtelierError(f"primer: {len(primed)} steps ({len(primed) / STEPS_PER_BAR:g} bars) is longer than "
+                                   f"the {bars} bars ({num_steps} steps) to generate; ask for more bars")
+        # 3. sample
+        events = sample_events(self.network, n, num_steps=num_steps, primer=primed, temperature=temperature,
+                               seed=seed, beam_size=beam_size, branch_factor=branch_factor,
+                               steps_per_iteration=steps_per_iteration)
+        # 4. melodies, back in the primer's key
+        return events_to_melodies(events, self.config.encoding, qpm=qpm, program=program, shift=shift)
+
+    @torch.no_grad()
+    def log_likelihood(self, melodies: Sequence[Melody]) -> torch.Tensor:
+        """log p(melody) in nats for each melody, as written (no key move): (N,).
+
+        >>> import dataclasses
+        >>> config = dataclasses.replace(PRESETS["melody-rnn"], rnn_size=8, num_layers=1)
+        >>> model = MelodyRNNModel(config, build_task(config).network)
+        >>> model.log_likelihood(model.generate(2, bars=1)).shape
+        torch.Size([2])
+        """
+        out = []
+        for melody in melodies:
+            events = torch.from_numpy(melody.to_events(self.config.encoding)).unsqueeze(0).to(self.device)  # (1, T)
+            log_probs = self.network.log_probs(events)  # (1, T, C)
+            out.append(log_probs.gather(-1, events.unsqueeze(-1)).sum())
+        return torch.stack(out).cpu() if out else torch.zeros(0)
+
+    @torch.no_grad()
+    def score(self, windows: torch.Tensor) -> dict[str, float]:
+        """Loss (nats per step), perplexity, accuracy, event and no-event accuracy on windows (N, T)."""
+        check_event_batch(windows, self.config.num_classes, what="windows")
+        return score_events(self.network, windows)
+
+
+@torch.no_grad()
+def sample_events(
+    network: MelodyLSTM,
+    n: int,
+    *,
+    num_steps: int,
+    primer: torch.Tensor,
+    temperature: float,
+    seed: int,
+    beam_size: int = 1,
+    branch_factor: int = 1,
+    steps_per_iteration: int = 1,
+) -> torch.Tensor:
+    """Events (n, num_steps) that continue ``primer`` (P,), each the best of its own beam.
+
+    All n·beam_size·branch_factor sequences advance together, one LSTM step at a time; candidates
+    are ranked by their log-likelihood at temperature 1.
+    """
+    device = next(network.parameters()).device
+    generator = torch.Generator().manual_seed(seed)
+    width = n * beam_size
+    events = torch.zeros(width, num_steps, dtype=torch.int64, device=device)  # (W, T)
+    p = len(primer)
+    events[:, :p] = primer.to(device)
+    scores = torch.zeros(width, device=device)  # (W,) log-likelihood of each candidate
+    state = None
+    if p:
+        _, state = network(network.inputs(events, 0, p))  # read the primer
+    t = p
+    while t < num_steps:
+        if branch_factor > 1:  # every candidate branches into branch_factor copies
+            events = events.repeat_interleave(branch_factor, 0)
+            scores = scores.repeat_interleave(branch_factor, 0)
+            state = None if state is None else tuple(s.repeat_interleave(branch_factor, 1) for s in state)
+        for _ in range(min(steps_per_iteration, num_steps - t)):
+            logits, state = network(network.inputs(events, t, t + 1), state)  # (B, 1, C+K)
+            log_p = network.event_log_probs(logits, events, t, t + 1)[:, 0]  # (B, C)
+            probs = torch.softmax(log_p / temperature, dim=-1).cpu()
+            choice = torch.multinomial(probs, 1, generator=generator).to(device)  # (B, 1)
+            scores = scores + log_p.gather(1, choice).squeeze(1)
+            events[:, t] = choice.squeeze(1)
+            t += 1
+        if branch_factor > 1:  # keep the beam_size most likely of each output's candidates
+            best = scores.view(n, -1).topk(beam_size, dim=1).indices  # (n, beam)
+            keep = (best + torch.arange(n, device=device).unsqueeze(1) * beam_size * branch_factor).flatten()
+            events, scores = events[keep], scores[keep]
+            state = tuple(s[:, keep] for s in state)
+    winner = scores.view(n, beam_size).argmax(dim=1) + torch.arange(n, device=device) * beam_size  # (n,)
+    return events[winner].cpu()
+
+
+# ---------------------------------------------------------------------------------------------
+# Evaluation
+
+
+def evaluate_model(model: MelodyRNNModel, *, name: str, data: str | os.PathLike | None = None, seed: int = 0,
+                   num_samples: int = 2000):
+    """Held-out likelihood and Yang & Lerch feature comparison, for ``atelier evaluate``.
+
+    1. the held-out pieces of the model's own corpus and split (or of ``data``);
+    2. teacher-forced loss, perplexity, accuracy, event and no-event accuracy on every
+       non-overlapping window of the model's training length in those pieces;
+    3. ``num_samples`` generated 8-bar melodies against 8-bar windows of the training pieces,
+       feature by feature (:func:`atelier.metrics.music.compare_melodies`).
+    """
+    from atelier.api import EvaluationReport
+
+    if num_samples < 2:
+        raise AtelierError(f"--num-samples must be at least 2, got {num_samples}")
+    cfg = model.config
+    source, split_seed, val_fraction = training_source(model.provenance, data)
+    train, val, _ = load_split(source, encoding=cfg.encoding, key=cfg.key, seed=split_seed, val_fraction=val_fraction)
+    held_out = window_tensor(val, encoding=cfg.encoding, window_steps=cfg.window_steps)
+    metrics = {f"held_out_{k}": v for k, v in model.score(held_out).items()}
+    generated = model.generate(num_samples, bars=EVAL_BARS, seed=seed)
+    features, feature_note = feature_comparison(generated, train, encoding=cfg.encoding, bars=EVAL_BARS, seed=seed)
+    metrics.update(features)
+    notes = [
+        f"held-out: {len(val)} pieces of {source} (split seed {split_seed}), {held_out.shape[0]} windows of "
+        f"{cfg.window_steps} steps; loss in nats per 16th-note step, perplexity = exp(loss)",
+        feature_note,
+    ]
+    return EvaluationReport(model=name, kind=KIND, data=f"{source} (held-out {len(val)} pieces)",
+                            num_samples=num_samples, metrics=metrics, notes=notes)

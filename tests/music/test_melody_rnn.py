@@ -1,0 +1,120 @@
+import dataclasses
+
+import pytest
+import torch
+
+from atelier.checkpoint import save_checkpoint
+from atelier.errors import AtelierError
+from atelier.music import melody_rnn
+from atelier.music.events import Melody, Note
+from atelier.music.melody_rnn import PRESETS, MelodyRNNModel
+from tests.music.tunes import train, tunes, windows
+
+TINY = dict(rnn_size=32, num_layers=1, dropout=0.0, window_bars=2, lr=1e-2)
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """A lookback RNN trained for 200 steps on 12 made-up tunes, and its training windows."""
+    config = dataclasses.replace(PRESETS["melody-rnn-lookback"], **TINY)
+    data = windows(tunes(12), config.window_steps)
+    task, result = train(melody_rnn, config, data, tmp_path_factory.mktemp("rnn"), steps=200, batch_size=16)
+    return MelodyRNNModel(config, task.network, provenance={"data": "made-up"}), data, result
+
+
+@pytest.mark.parametrize("preset", sorted(PRESETS))
+def test_training_lowers_the_loss(preset, tmp_path):
+    config = dataclasses.replace(PRESETS[preset], **TINY)
+    data = windows(tunes(8), config.window_steps)
+    _, result = train(melody_rnn, config, data, tmp_path, steps=25)
+    losses = [row["loss"] for row in result.history]
+    assert sum(losses[-5:]) / 5 < 0.6 * sum(losses[:3]) / 3
+
+
+def test_lookback_event_probabilities_sum_to_one():
+    config = dataclasses.replace(PRESETS["melody-rnn-lookback"], **TINY)
+    network = melody_rnn.build_task(config).network.eval()
+    events = windows(tunes(2), 32)  # the repeat labels are live from step 16 on
+    log_probs = network.log_probs(events)  # (B, T, C)
+    assert log_probs.shape == (*events.shape, config.num_classes)
+    assert torch.allclose(log_probs.logsumexp(-1), torch.zeros(events.shape), atol=1e-5)
+
+
+def test_trained_model_predicts_held_in_tunes_well(trained):
+    model, data, _ = trained
+    metrics = model.score(data)
+    assert metrics["accuracy"] > 0.8 and metrics["perplexity"] < 2.5
+    assert set(metrics) == {"loss", "perplexity", "accuracy", "event_accuracy", "no_event_accuracy"}
+
+
+def test_generation_respects_length_primer_seed_and_batch(trained):
+    model, _, _ = trained
+    primer = [64, -2, -2, -2, 67, -2, -2, -2]  # E4 and G4, a quarter note each
+    melodies = model.generate(5, bars=3, primer=primer, seed=7, qpm=90, program=73)
+    assert len(melodies) == 5 and all(m.num_steps == 48 and m.time_signature == (4, 4) for m in melodies)
+    assert all(m.notes[:2] == (Note(64, 0, 4), Note(67, 4, 8)) for m in melodies)
+    assert all(m.qpm == 90 and m.program == 73 for m in melodies)
+    assert model.generate(5, bars=3, primer=primer, seed=7, qpm=90, program=73) == melodies
+    assert model.generate(5, bars=3, primer=primer, seed=8, qpm=90, program=73) != melodies
+    assert len({m.notes for m in melodies}) > 1  # the batch is not one melody five times
+
+
+def test_primer_in_another_key_is_continued_in_that_key(trained):
+    model, _, _ = trained
+    d_major = Melody(tuple(Note(p, 4 * i, 4 * i + 4) for i, p in enumerate([62, 66, 69, 74, 73, 69])), num_steps=24)
+    melodies = model.generate(8, bars=2, primer=d_major, seed=0)
+    assert all(m.notes[:6] == d_major.notes[:5] + (m.notes[5],) for m in melodies)  # the last primer note may be held
+    later = [n.pitch % 12 for m in melodies for n in m.notes[6:]]
+    d_major_scale = {2, 4, 6, 7, 9, 11, 1}
+    assert later and sum(p in d_major_scale for p in later) / len(later) > 0.8
+
+
+def test_lower_temperature_and_beam_search_give_likelier_melodies(trained):
+    model, _, _ = trained
+    hot = model.log_likelihood(model.generate(32, bars=2, temperature=1.5, seed=1)).mean()
+    cold = model.log_likelihood(model.generate(32, bars=2, temperature=0.5, seed=1)).mean()
+    assert cold > hot
+    sampled = model.log_likelihood(model.generate(32, bars=2, seed=2)).mean()
+    beamed = model.log_likelihood(model.generate(32, bars=2, seed=2, beam_size=3, branch_factor=3,
+                                                 steps_per_iteration=4)).mean()
+    assert beamed > sampled
+
+
+def test_checkpoint_round_trip_generates_the_same(trained, tmp_path):
+    model, _, _ = trained
+    path = save_checkpoint(tmp_path / "rnn.safetensors", kind=melody_rnn.KIND,
+                           config=dataclasses.asdict(model.config), modules={"rnn": model.network},
+                           extra={"provenance": {"data": "somewhere"}})
+    loaded = MelodyRNNModel.from_checkpoint(path)
+    assert loaded.generate(3, bars=2, seed=5) == model.generate(3, bars=2, seed=5)
+    assert loaded.provenance["data"] == "somewhere"
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(bars=0), "bars=0; must be a whole number of at least 1"),
+        (dict(n=0), "n=0; must be a whole number of at least 1"),
+        (dict(temperature=0.0), "temperature=0.0; must be a number greater than 0"),
+        (dict(temperature=-1), "temperature=-1; must be a number greater than 0"),
+        (dict(beam_size=0), "beam_size=0"),
+        (dict(primer=[60, 100]), r"primer value 100 at position 1: use a pitch in 48..83"),
+        (dict(primer=[]), "primer: empty"),
+        (dict(primer=[60] * 40, bars=2), r"primer: 40 steps \(2.5 bars\) is longer than the 2 bars"),
+        (dict(primer=Melody((Note(30, 0, 4), Note(90, 4, 8)), num_steps=8)), "primer: spans pitches 30..90"),
+    ],
+)
+def test_bad_generation_arguments_are_one_line_errors(trained, kwargs, message):
+    model, _, _ = trained
+    with pytest.raises(AtelierError, match=message) as error:
+        model.generate(**{"bars": 4, **kwargs})
+    assert "\n" not in str(error.value)
+
+
+def test_bad_configs_are_refused():
+    with pytest.raises(AtelierError, match="unknown key 'D'; choose one of: C, any"):
+        dataclasses.replace(PRESETS["melody-rnn"], key="D")
+    with pytest.raises(AtelierError, match="dropout=1.0"):
+        dataclasses.replace(PRESETS["melody-rnn"], dropout=1.0)
+    with pytest.raises(AtelierError, match="melody encoding range 80..60"):
+        dataclasses.replace(PRESETS["melody-rnn"], min_pitch=80, max_pitch=60)
