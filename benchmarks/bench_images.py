@@ -12,6 +12,7 @@ PRESETS = ("mlp-gan", "dcgan", "cgan", "wgan-gp", "mlp-vae", "conv-vae", "cvae")
 # One fresh process per preset, so ru_maxrss is that preset's own peak.
 _WORKER = textwrap.dedent("""
     import json, resource, sys, time, torch
+    torch.set_num_threads(int(sys.argv[5]))
     from atelier.api import resolve_config
     from atelier.data.images import load_images
     from atelier.training.loop import StepContext, batch_indices, resolve_device
@@ -42,8 +43,8 @@ _WORKER = textwrap.dedent("""
 """)
 
 
-def measure(preset: str, *, steps: int, batch: int = 64, device: str = "cpu") -> dict:
-    out = subprocess.run([sys.executable, "-c", _WORKER, preset, str(steps), str(batch), device],
+def measure(preset: str, *, steps: int, batch: int = 64, device: str = "cpu", threads: int = 1) -> dict:
+    out = subprocess.run([sys.executable, "-c", _WORKER, preset, str(steps), str(batch), device, str(threads)],
                          capture_output=True, text=True, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -58,7 +59,10 @@ def run(quick: bool) -> str:
         rows.append(f"| {preset} | {r['images_per_s']:.0f} | {r['steps_per_s']:.1f} | {r['peak_rss_mb']:.0f} |")
     lines = ["## Image generation", "",
              f"Training throughput on the CPU, batch 64 of 28×28 MNIST, {steps} steps after 3 warm-up steps, "
-             "one fresh process per preset (the preset's full width, not the zoo's narrower recipes).", "", *rows, ""]
+             "one fresh process per preset with one torch thread (the preset's full width, not the zoo's "
+             "narrower recipes). With two threads on a 2-core machine that is also busy with other work, "
+             "torch's thread pool thrashed and ran up to 100× slower here, so each row pins one thread.",
+             "", *rows, ""]
     lines += ["### Shipped models (from `src/atelier/zoo/manifest.json`, measured by `make zoo`)", "",
               "Held-out: the 500 MNIST digits of the seed-0 split; 2,000 samples; features of Atelier's own "
               "digit classifier (not comparable with Inception FID). NLL: IWAE bound with k = 1000, in nats.", "",
