@@ -12,6 +12,7 @@ import dataclasses
 import importlib
 import typing
 from dataclasses import dataclass
+import types
 from types import ModuleType
 from typing import Any
 
@@ -136,6 +137,10 @@ def override(config: Any, assignments: list[str]) -> Any:
 
 
 def _parse_value(key: str, raw: str, hint: Any, current: Any) -> Any:
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):  # Optional[X]: "none" or an X
+        if raw.lower() == "none":
+            return None
+        hint = next(a for a in typing.get_args(hint) if a is not type(None))
     origin = typing.get_origin(hint)
     if origin is tuple or isinstance(current, tuple):
         args = typing.get_args(hint)

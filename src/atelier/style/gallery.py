@@ -1,0 +1,191 @@
+"""The gallery's style section: a bundled photo painted by the shipped fast-style and AdaIN models.
+
+It shows the photo in several styles, a blend of two styles, a strip of strengths, colour-preserving
+results and a two-region mask, all at 256 px (192 px with ``quick``), in a few seconds on a CPU.
+The photo, ``chelsea``, is one the shipped models never trained on.
+"""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+
+import torch
+from PIL import Image
+from torch import Tensor
+
+from atelier.errors import AtelierError
+from atelier.gallery import Section, figure, table
+from atelier.style.data import PAINTINGS, load_image, resize_long_side, to_image
+
+FAST_MODEL = "fast-paintings"
+ADAIN_MODEL = "adain-decoder"
+PHOTO = "chelsea"
+GAP = 4  # white pixels between the pictures of a strip
+
+
+def strip(pictures: list[Tensor]) -> Image.Image:
+    """Pictures (1, 3, H, W) of equal height side by side, with white gaps.
+
+    >>> strip([torch.zeros(1, 3, 8, 8), torch.ones(1, 3, 8, 6)]).size
+    (18, 8)
+    """
+    tiles = [to_image(p) for p in pictures]
+    out = Image.new("RGB", (sum(t.width for t in tiles) + GAP * (len(tiles) - 1), tiles[0].height), "white")
+    x = 0
+    for t in tiles:
+        out.paste(t, (x, 0))
+        x += t.width + GAP
+    return out
+
+
+def style_section(out: Path, quick: bool) -> Section:
+    """Write ``out/style/*.png`` and return the section's HTML."""
+    from atelier import zoo
+    from atelier.api import load
+
+    shipped = zoo.read_manifest()
+    missing = [n for n in (FAST_MODEL, ADAIN_MODEL) if n not in shipped]
+    if missing:
+        raise AtelierError(f"the gallery needs the shipped models {', '.join(missing)}; run `make zoo`")
+    folder = out / "style"
+    folder.mkdir(parents=True, exist_ok=True)
+    size = 192 if quick else 256
+    photo = resize_long_side(load_image(PHOTO), size)  # (1, 3, H, W)
+    paintings = {n: resize_long_side(load_image(n), size) for n in PAINTINGS}
+    fast, ada = load(FAST_MODEL), load(ADAIN_MODEL)
+    parts: list[str] = []
+
+    def save(name: str, pictures: list[Tensor], caption: str) -> None:
+        strip(pictures).save(folder / f"{name}.png")
+        parts.append(figure(f"style/{name}.png", caption))
+
+    with torch.no_grad():
+        # 1. The photo in each painting's style, by both models.
+        save("paintings", [photo, *paintings.values()], f"{PHOTO} (a photo no model trained on) and the bundled "
+             "paintings: " + ", ".join(PAINTINGS))
+        save("fast-styles", [fast.stylize(photo, style_weights=n) for n in fast.style_names],
+             f"{FAST_MODEL}: one network, {len(fast.style_names)} styles ({', '.join(fast.style_names)}; "
+             "conditional instance norm), ~0.1 s each")
+        save("adain-styles", [ada.stylize(photo, [p]) for p in paintings.values()],
+             f"{ADAIN_MODEL}: any painting, no training for it, ~1 s each")
+        # 2. A blend of two styles.
+        a, b = "starry_night", "the_scream"
+        save("blend", [fast.stylize(photo, style_weights={a: 1 - w, b: w}) for w in (0.0, 0.25, 0.5, 0.75, 1.0)],
+             f"{FAST_MODEL}: {a} blended into {b} (weights 1/0, 3/1, 1/1, 1/3, 0/1, mixed inside the network)")
+        save("adain-blend", [ada.stylize(photo, [paintings[a], paintings[b]], weights=[1 - w, w])
+                             for w in (0.0, 0.5, 1.0)], f"{ADAIN_MODEL}: the same blend, 1/0, 1/1, 0/1")
+        # 3. A strip of strengths.
+        save("strength", [fast.stylize(photo, style_weights=a, strength=s) for s in (0.0, 0.25, 0.5, 0.75, 1.0)],
+             f"{FAST_MODEL}, {a}: strength 0, 0.25, 0.5, 0.75, 1")
+        save("adain-strength", [ada.stylize(photo, [paintings["shipwreck"]], strength=s)
+                                for s in (0.0, 0.25, 0.5, 0.75, 1.0)],
+             f"{ADAIN_MODEL}, shipwreck: alpha 0, 0.25, 0.5, 0.75, 1")
+        # 4. Keeping the photo's colours.
+        save("colour", [fast.stylize(photo, style_weights=b),
+                        fast.stylize(photo, style_weights=b, preserve_color="luminance"),
+                        ada.stylize(photo, [paintings[b]]),
+                        ada.stylize(photo, [paintings[b]], preserve_color="histogram")],
+             f"{b}: {FAST_MODEL} plain and with luminance-only transfer; {ADAIN_MODEL} plain and with the "
+             "painting's colours matched to the photo's histogram")
+        # 5. One style per region.
+        mask = torch.zeros(2, *photo.shape[-2:])
+        mask[0, :, : photo.shape[-1] // 2], mask[1, :, photo.shape[-1] // 2:] = 1.0, 1.0
+        full = torch.zeros(len(fast.style_names), *photo.shape[-2:])  # the fast model's own style order
+        full[fast.style_names.index(a)], full[fast.style_names.index(b)] = mask[0], mask[1]
+        save("mask", [fast.stylize(photo, mask=full), ada.stylize(photo, [paintings[a], paintings[b]], mask=mask)],
+             f"a two-region mask: left {a}, right {b}; {FAST_MODEL} (left) and {ADAIN_MODEL} (right)")
+
+    rows = []
+    for name in (FAST_MODEL, ADAIN_MODEL):
+        m = shipped[name].metrics
+        rows.append({"model": name, "steps": shipped[name].recipe.get("num_steps"),
+                     "train s": shipped[name].recipe.get("train_seconds"),
+                     "style distance": m.get("style_distance_random_vgg19"),
+                     "photo's style distance": m.get("photo_style_distance_random_vgg19"),
+                     "content distance": m.get("content_distance_random_vgg19")})
+    note = ("Distances (relative squared errors of Gram matrices and of features in the random VGG-19; "
+            "see docs/style.md) measured by the recipe on the held-out photo at 256 px, averaged over the "
+            "three paintings. The photo's own style distance is the baseline the models bring down.")
+    parts.append(table(rows, list(rows[0])) + f"<p class=note>{html.escape(note)}</p>")
+    return Section("Style transfer: fast (Johnson et al. + CIN) and AdaIN", "\n".join(parts))
+
+
+# ---------------------------------------------------------------------------------------------
+# The documentation's picture table
+# ---------------------------------------------------------------------------------------------
+
+
+def picture_table(out: Path, *, photos: tuple[str, ...] = ("astronaut", "coffee", "chelsea"),
+                  paintings: dict[str, str] | None = None, size: int = 192, gatys_steps: int = 60) -> Path:
+    """A table of pictures: for each method a block whose rows are ``photos`` and whose columns are
+    the paintings (name → file or bundled name), the photos and paintings themselves on top.
+
+    Gatys uses its ``fast`` preset with ``gatys_steps`` steps at ``size``; the fast model leaves
+    the columns of paintings it was not trained on blank.
+    """
+    from PIL import ImageDraw
+
+    from atelier.api import load
+    from atelier.style.transfer import stylize
+
+    paintings = paintings or {n: n for n in PAINTINGS}
+    fast, ada = load(FAST_MODEL), load(ADAIN_MODEL)
+    label_w, label_h, cell = 90, 16, size + GAP
+    pics = {p: resize_long_side(load_image(p), size) for p in photos}
+    blocks = ["painting", "gatys", FAST_MODEL, ADAIN_MODEL]
+    height = label_h + cell + (len(blocks) - 1) * (label_h + len(photos) * cell)
+    table_img = Image.new("RGB", (label_w + len(paintings) * cell + cell, height), "white")
+    draw = ImageDraw.Draw(table_img)
+
+    def put(picture: Tensor, col: int, y: int) -> None:
+        tile = to_image(picture)
+        table_img.paste(tile, (label_w + col * cell + (size - tile.width) // 2, y + (size - tile.height) // 2))
+
+    y = label_h
+    draw.text((label_w + 2, 2), "photo", fill="black")
+    for j, (name, source) in enumerate(paintings.items()):
+        draw.text((label_w + (j + 1) * cell + 2, 2), name, fill="black")
+        put(resize_long_side(load_image(source), size), j + 1, y)
+    y += cell
+    for block in blocks[1:]:
+        draw.text((2, y + 2), block, fill="black")
+        y += label_h
+        for photo in photos:
+            put(pics[photo], 0, y)
+            draw.text((2, y + size // 2), photo, fill="black")
+            for j, (name, source) in enumerate(paintings.items()):
+                with torch.no_grad():
+                    if block == "gatys":
+                        out_t = stylize(pics[photo], [source], method="gatys", preset="fast", size=size,
+                                        num_steps=gatys_steps).tensor
+                    elif block == FAST_MODEL:
+                        if name not in fast.style_names:
+                            continue
+                        out_t = fast.stylize(pics[photo], style_weights=name)
+                    else:
+                        out_t = ada.stylize(pics[photo], [load_image(source)])
+                put(out_t, j + 1, y)
+            y += cell
+    out.parent.mkdir(parents=True, exist_ok=True)
+    table_img.save(out)
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m atelier.style.gallery", description=__doc__)
+    parser.add_argument("--table", required=True, help="where to write the picture table (.png)")
+    parser.add_argument("--paintings", default="../shared/data/styles",
+                        help="a folder of full-size paintings named like the bundled ones (used when present)")
+    parser.add_argument("--size", type=int, default=192)
+    args = parser.parse_args(argv)
+    folder = Path(args.paintings)
+    paintings = {n: str(folder / f"{n}.jpg") if (folder / f"{n}.jpg").is_file() else n for n in PAINTINGS}
+    print(f"wrote {picture_table(Path(args.table), paintings=paintings, size=args.size)}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,168 @@
+"""AdaIN: the decoder's training lowers its loss; alpha, weights, masks and colour do what they say."""
+
+import dataclasses
+from dataclasses import replace
+
+import pytest
+import torch
+from torch import nn
+
+from atelier.checkpoint import save_checkpoint
+from atelier.errors import AtelierError
+from atelier.style.adain import PRESETS, AdaINConfig, AdaINModel, Decoder, build_encoder, build_task, encoder_convs
+from atelier.style.data import CropPairs, RandomCrops, resize_long_side
+from atelier.style.losses import mean_std
+from atelier.training import TrainConfig, fit
+
+# AdaIN at relu2_1 (1/2 resolution) with an eighth-width decoder: a few thousand weights.
+TINY = replace(PRESETS["adain"], encoder_layer="relu2_1", style_layers=("relu1_1", "relu2_1"), decoder_width=0.125,
+               image_size=32, photo_size=48, lr=3e-3, num_crops=64)
+YIQ_CHROMA = torch.tensor([[0.595716, -0.274453, -0.321263], [0.211456, -0.522591, 0.311135]])
+
+
+@pytest.fixture(scope="module")
+def encoder():
+    return build_encoder(TINY)
+
+
+@pytest.fixture(scope="module")
+def model(encoder):
+    torch.manual_seed(0)
+    return AdaINModel(TINY, encoder, Decoder(TINY))
+
+
+def _pictures(n, seed, h=48, w=64):
+    g = torch.Generator().manual_seed(seed)
+    return [(torch.rand(3, h, w, generator=g) * 255).to(torch.uint8) for _ in range(n)]
+
+
+class SpyDecoder(nn.Module):
+    """Records the AdaIN target it is given and returns its first three channels, upsampled."""
+
+    def __init__(self, factor):
+        super().__init__()
+        self.factor, self.seen = factor, []
+        self.dummy = nn.Parameter(torch.zeros(1))
+
+    def forward(self, t):
+        self.seen.append(t)
+        return torch.nn.functional.interpolate(t[:, :3], scale_factor=self.factor).sigmoid()
+
+
+def test_decoder_mirrors_the_encoder():
+    convs = [m for m in Decoder(replace(PRESETS["adain"], decoder_width=1.0)).net if isinstance(m, nn.Conv2d)]
+    assert [(c.in_channels, c.out_channels) for c in convs] == [
+        (512, 256), (256, 256), (256, 256), (256, 256), (256, 128), (128, 128), (128, 64), (64, 64), (64, 3)]
+    assert encoder_convs("relu3_1").count("M") == 2
+    t = torch.rand(1, 512, 4, 5)
+    assert tuple(Decoder(PRESETS["adain"])(t).shape) == (1, 3, 32, 40)
+
+
+def test_training_lowers_the_loss(encoder, tmp_path):
+    task = build_task(TINY, encoder=encoder)
+    pairs = CropPairs(RandomCrops(_pictures(3, 0), size=32, length=64),
+                      RandomCrops(_pictures(2, 1), size=32, length=64, seed=1, permute_channels=True))
+    config = TrainConfig(num_steps=40, batch_size=4, log_every=5, sample_every=0, eval_every=0, checkpoint_every=0,
+                         tensorboard=False, progress=False)
+    result = fit(task, pairs, config=config, out_dir=tmp_path)
+    losses = [h["loss"] for h in result.history]
+    assert losses[-1] < 0.6 * losses[0], losses
+    model = AdaINModel.from_checkpoint(result.checkpoint)
+    photo, painting = torch.rand(1, 3, 32, 32), torch.rand(1, 3, 32, 32)
+    torch.testing.assert_close(model.stylize(photo, [painting]),
+                               AdaINModel(TINY, encoder, task.decoder).stylize(photo, [painting]))
+
+
+def test_strength_zero_returns_the_photo(model):
+    photo = torch.rand(1, 3, 30, 42)
+    torch.testing.assert_close(model.stylize(photo, [torch.rand(1, 3, 20, 20)], strength=0.0), photo)
+
+
+def test_strength_moves_the_adain_target_towards_the_photo(encoder):
+    spy = AdaINModel(TINY, encoder, SpyDecoder(2))
+    photo, painting = torch.rand(1, 3, 32, 32), torch.rand(1, 3, 32, 32) * 0.3
+    spy.stylize(photo, [painting], strength=0.25)
+    f_c = spy.encode(photo)
+    t = spy.decoder.seen[0]
+    spy.decoder.seen.clear()
+    spy.stylize(photo, [painting], strength=1.0)
+    torch.testing.assert_close(t, 0.25 * spy.decoder.seen[0] + 0.75 * f_c)
+
+
+def test_weights_mix_the_adain_targets(model):
+    photo, a, b = torch.rand(1, 3, 32, 32), torch.rand(1, 3, 24, 24), torch.rand(1, 3, 40, 40) * 0.5
+    torch.testing.assert_close(model.stylize(photo, [a, b], weights=[1.0, 0.0]), model.stylize(photo, [a]))
+    mix = model.stylize(photo, [a, b], weights=[1.0, 1.0])
+    assert not torch.allclose(mix, model.stylize(photo, [a])) and not torch.allclose(mix, model.stylize(photo, [b]))
+
+
+def test_mask_applies_each_style_to_its_region(encoder):
+    spy = AdaINModel(TINY, encoder, SpyDecoder(2))
+    photo = torch.rand(1, 3, 32, 64)
+    dark, bright = torch.rand(1, 3, 32, 32) * 0.2, 0.8 + torch.rand(1, 3, 32, 32) * 0.2
+    mask = torch.zeros(2, 32, 64)
+    mask[0, :, :32], mask[1, :, 32:] = 1.0, 1.0
+    spy.stylize(photo, [dark, bright], mask=mask)
+    t = spy.decoder.seen[0]  # (1, C, 16, 32)
+    for half, painting in ((t[..., :16], dark), (t[..., 16:], bright)):
+        want_mean, want_std = mean_std(spy.encode(resize_long_side(painting, 64)))  # as stylize sees it
+        got_mean, got_std = mean_std(half)
+        torch.testing.assert_close(got_mean, want_mean, atol=1e-4, rtol=1e-3)
+        torch.testing.assert_close(got_std, want_std, atol=0.02, rtol=0.05)  # eps shrinks near-flat channels
+
+
+def test_output_size_does_not_depend_on_the_painting(model):
+    photo = torch.rand(1, 3, 37, 45)
+    for h, w in [(16, 90), (120, 24)]:
+        assert tuple(model.stylize(photo, [torch.rand(1, 3, h, w)]).shape) == (1, 3, 37, 45)
+
+
+def test_preserve_color_keeps_the_photos_colours(model, encoder):
+    spy = AdaINModel(TINY, encoder, SpyDecoder(2))  # mid-range output: no clipping hides the colours
+    photo = torch.rand(1, 3, 32, 32) * 0.5 + torch.tensor([0.4, 0.2, 0.0]).view(1, 3, 1, 1)
+    blue = torch.rand(1, 3, 32, 32) * 0.3 + torch.tensor([0.0, 0.2, 0.6]).view(1, 3, 1, 1)
+    kept = spy.stylize(photo, [blue], preserve_color="luminance")
+    chroma = lambda img: torch.einsum("ij,njhw->ni", YIQ_CHROMA, img) / img[0, 0].numel()  # noqa: E731
+    assert (chroma(kept) - chroma(photo)).abs().max() < 0.02
+    assert tuple(model.stylize(photo, [blue], preserve_color="histogram").shape) == (1, 3, 32, 32)
+
+
+def test_checkpoint_roundtrip(model, tmp_path):
+    path = save_checkpoint(tmp_path / "adain.safetensors", kind="adain", config=dataclasses.asdict(model.config),
+                           modules={"decoder": model.decoder})
+    loaded = AdaINModel.from_checkpoint(path)
+    photo, painting = torch.rand(1, 3, 16, 16), torch.rand(1, 3, 16, 16)
+    torch.testing.assert_close(loaded.stylize(photo, [painting]), model.stylize(photo, [painting]))
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"styles": []}, "non-empty list"),
+        ({"styles": [torch.rand(3, 16, 16)]}, r"styles\[0\] is \(3, 16, 16\)"),
+        ({"weights": [1.0, 2.0]}, "2 weights for 1 styles"),
+        ({"weights": [0.0]}, "positive sum"),
+        ({"strength": -0.1}, "strength is -0.1"),
+        ({"mask": torch.ones(1, 16, 16), "weights": [1.0]}, "not both"),
+        ({"mask": torch.ones(1, 8, 8)}, r"mask is \(1, 8, 8\)"),
+    ],
+)
+def test_bad_arguments_are_named(model, kwargs, message):
+    args = {"styles": [torch.rand(1, 3, 16, 16)], **kwargs}
+    with pytest.raises(AtelierError, match=message):
+        model.stylize(torch.rand(1, 3, 16, 16), **args)
+
+
+@pytest.mark.parametrize(
+    "changes, message",
+    [
+        ({"backbone": "random-multiscale"}, "unknown AdaIN backbone 'random-multiscale'"),
+        ({"encoder_layer": "relu4_2"}, "unknown encoder layer 'relu4_2'"),
+        ({"style_layers": ("relu5_1",)}, "at or below encoder_layer relu4_1"),
+        ({"decoder_width": 0.0}, "decoder_width=0.0"),
+        ({"styles": ()}, "styles is empty"),
+    ],
+)
+def test_bad_configs_are_named(changes, message):
+    with pytest.raises(AtelierError, match=message):
+        AdaINConfig(**changes)

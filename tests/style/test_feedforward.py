@@ -1,0 +1,205 @@
+"""Fast style transfer: training lowers the loss, CIN mixes styles, the controls work, ONNX matches."""
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+import torch
+
+from atelier.checkpoint import save_checkpoint
+from atelier.errors import AtelierError
+from atelier.style.data import RandomCrops
+from atelier.style.feedforward import (
+    PRESETS,
+    CondInstanceNorm,
+    FastStyleConfig,
+    FastStyleModel,
+    TransformerNet,
+    build_task,
+)
+from atelier.training import TrainConfig, fit
+
+TINY = replace(PRESETS["fast"], width=8, num_residual=1, image_size=32, photo_size=48, style_size=32,
+               backbone="random-multiscale", content_layers=None, num_crops=64, lr=1e-2)
+YIQ_CHROMA = torch.tensor([[0.595716, -0.274453, -0.321263], [0.211456, -0.522591, 0.311135]])
+
+
+def _blobs(color):
+    """A painting of soft blobs tinted with ``color``: far from the photos, within a tiny net's reach."""
+    blobs = torch.rand(1, 3, 8, 8, generator=torch.Generator().manual_seed(1))
+    blobs = torch.nn.functional.interpolate(blobs, size=(40, 40), mode="bilinear")
+    return (0.5 * blobs + 0.5 * torch.tensor(color).view(1, 3, 1, 1)).clamp(0, 1)
+
+
+def _photos():
+    g = torch.Generator().manual_seed(0)
+    return [(torch.rand(3, 48, 64, generator=g) * 255).to(torch.uint8) for _ in range(3)]
+
+
+def _model(styles=("a", "b"), seed=0):
+    """A two-style network whose CIN scales and shifts differ clearly between the styles."""
+    config = replace(TINY, styles=styles)
+    torch.manual_seed(seed)
+    net = TransformerNet(config)
+    with torch.no_grad():
+        for m in net.modules():
+            if isinstance(m, CondInstanceNorm):
+                m.gamma.copy_(1 + torch.randn_like(m.gamma))
+                m.beta.copy_(torch.randn_like(m.beta))
+        net.out.weight.normal_(0, 0.01)  # an untrained network returns the photo; this one paints
+    return FastStyleModel(config, net)
+
+
+def test_training_lowers_the_loss(tmp_path):
+    task = build_task(replace(TINY, styles=("a", "b")), styles=[_blobs([1.0, 0.3, 0.0]), _blobs([0.0, 0.3, 1.0])])
+    crops = RandomCrops(_photos(), size=32, length=64)
+    config = TrainConfig(num_steps=40, batch_size=4, log_every=5, sample_every=0, eval_every=0, checkpoint_every=0,
+                         tensorboard=False, progress=False)
+    result = fit(task, crops, config=config, out_dir=tmp_path)
+    losses = [h["loss"] for h in result.history]
+    assert losses[-1] < 0.5 * losses[0], losses
+    model = FastStyleModel.from_checkpoint(result.checkpoint)
+    assert model.style_names == ("a", "b")
+    for name, module in model.net.state_dict().items():
+        torch.testing.assert_close(module, task.net.state_dict()[name])
+
+
+def test_crops_are_a_fixed_function_of_their_index():
+    crops = RandomCrops(_photos(), size=16, length=10, seed=3)
+    torch.testing.assert_close(crops.crop(7), RandomCrops(_photos(), size=16, length=10, seed=3).crop(7))
+    assert not torch.equal(crops.crop(7), crops.crop(4))
+
+
+def test_cin_mixes_scale_and_shift_by_weight():
+    norm = CondInstanceNorm(2, num_styles=2)
+    with torch.no_grad():
+        norm.gamma.copy_(torch.tensor([[1.0, 2.0], [3.0, 4.0]]))
+        norm.beta.copy_(torch.tensor([[0.0, 1.0], [-1.0, 0.0]]))
+    x = torch.randn(1, 2, 5, 5)
+    h = torch.nn.functional.instance_norm(x)
+    out = norm(x, torch.tensor([[0.25, 0.75]]))
+    torch.testing.assert_close(out[0, 0], 2.5 * h[0, 0] - 0.75)
+    torch.testing.assert_close(out[0, 1], 3.5 * h[0, 1] + 0.25)
+
+
+def test_one_hot_weight_gives_exactly_that_styles_network():
+    two = _model()
+    one = FastStyleModel(replace(TINY, styles=("b",)), TransformerNet(replace(TINY, styles=("b",))))
+    state = {k: (v[1:2] if k.endswith((".gamma", ".beta")) else v) for k, v in two.net.state_dict().items()}
+    one.net.load_state_dict(state)
+    photo = torch.rand(1, 3, 30, 34)
+    torch.testing.assert_close(two.stylize(photo, style_weights=[0.0, 1.0]), one.stylize(photo))
+    torch.testing.assert_close(two.stylize(photo, style_weights="b"), one.stylize(photo))
+
+
+def test_mixing_is_a_blend_between_the_styles():
+    model = _model()
+    photo = torch.rand(1, 3, 32, 32)
+    a, b = model.stylize(photo, style_weights="a"), model.stylize(photo, style_weights="b")
+    mix = model.stylize(photo, style_weights={"a": 1.0, "b": 1.0})
+    apart = (a - b).pow(2).mean()
+    assert (mix - a).pow(2).mean() < apart and (mix - b).pow(2).mean() < apart
+    torch.testing.assert_close(model.stylize(photo, style_weights=[3.0, 3.0]), mix)
+
+
+def test_strength_zero_returns_the_photo_and_half_is_halfway():
+    model = _model()
+    photo = torch.rand(1, 3, 24, 24)
+    assert torch.equal(model.stylize(photo, style_weights="a", strength=0.0), photo)
+    full = model.stylize(photo, style_weights="a")
+    torch.testing.assert_close(model.stylize(photo, style_weights="a", strength=0.5), (full + photo) / 2)
+
+
+@pytest.mark.parametrize("mode", ["luminance", "histogram"])
+def test_preserve_color_keeps_the_photos_colours(mode):
+    model = _model()
+    photo = torch.rand(1, 3, 32, 32) * 0.5 + torch.tensor([0.4, 0.2, 0.0]).view(1, 3, 1, 1)
+    painted = model.stylize(photo, style_weights="a")
+    kept = model.stylize(photo, style_weights="a", preserve_color=mode)
+    chroma = lambda img: torch.einsum("ij,njhw->ni", YIQ_CHROMA, img) / img[0, 0].numel()  # noqa: E731
+    assert (chroma(kept) - chroma(photo)).abs().max() < 0.02
+    assert (chroma(painted) - chroma(photo)).abs().max() > 0.05
+
+
+def test_mask_routes_each_region_to_its_style():
+    model = _model()
+    photo = torch.rand(1, 3, 32, 64)
+    mask = torch.zeros(2, 32, 64)
+    mask[0, :, :32], mask[1, :, 32:] = 1.0, 1.0
+    out = model.stylize(photo, mask=mask)
+    a, b = model.stylize(photo, style_weights="a"), model.stylize(photo, style_weights="b")
+    torch.testing.assert_close(out[..., :32], a[..., :32])
+    torch.testing.assert_close(out[..., 32:], b[..., 32:])
+
+
+def test_any_size_comes_back_at_its_own_size():
+    model = _model(styles=("a",))
+    for h, w in [(8, 8), (17, 33), (30, 9)]:
+        assert tuple(model.stylize(torch.rand(2, 3, h, w)).shape) == (2, 3, h, w)
+
+
+def test_onnx_export_matches_pytorch(tmp_path):
+    onnx = pytest.importorskip("onnx")
+    from onnx.reference import ReferenceEvaluator
+
+    model = _model(styles=("a", "b", "c"))
+    path = model.export_onnx(tmp_path / "fast.onnx", size=32)
+    graph = onnx.load(path)
+    onnx.checker.check_model(graph)
+    x, w = torch.rand(1, 3, 24, 40), torch.tensor([[0.2, 0.5, 0.3]])
+    (out,) = ReferenceEvaluator(graph).run(None, {"image": x.numpy(), "style_weights": w.numpy()})
+    np.testing.assert_allclose(out, model.net(x, w).clamp(0, 1).detach().numpy(), atol=1e-4)
+    assert [p.name for p in tmp_path.iterdir()] == ["fast.onnx"]
+
+
+def test_onnx_export_refuses_other_extensions(tmp_path):
+    with pytest.raises(AtelierError, match="must end in .onnx"):
+        _model().export_onnx(tmp_path / "fast.pt")
+    assert not list(tmp_path.iterdir())
+
+
+def test_checkpoint_roundtrip(tmp_path):
+    model = _model()
+    import dataclasses
+
+    path = save_checkpoint(tmp_path / "m.safetensors", kind="fast_style", config=dataclasses.asdict(model.config),
+                           modules={"net": model.net})
+    loaded = FastStyleModel.from_checkpoint(path)
+    photo = torch.rand(1, 3, 16, 16)
+    torch.testing.assert_close(loaded.stylize(photo, style_weights="a"), model.stylize(photo, style_weights="a"))
+    with pytest.raises(AtelierError, match="holds a 'gan' model"):
+        save_checkpoint(tmp_path / "g.safetensors", kind="gan", config={}, modules={"net": model.net})
+        FastStyleModel.from_checkpoint(tmp_path / "g.safetensors")
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({}, r"holds 2 styles \(a, b\); choose with style_weights"),
+        ({"style_weights": [1.0]}, "1 weights for 2 styles"),
+        ({"style_weights": [1.0, -1.0]}, "must be >= 0"),
+        ({"style_weights": {"c": 1.0}}, "no style 'c'; its styles: a, b"),
+        ({"style_weights": "a", "strength": 1.5}, "strength is 1.5"),
+        ({"style_weights": "a", "preserve_color": "rgb"}, "unknown preserve_color 'rgb'"),
+        ({"style_weights": "a", "mask": torch.ones(2, 16, 16)}, "not both"),
+        ({"mask": torch.ones(3, 16, 16)}, r"mask is \(3, 16, 16\)"),
+    ],
+)
+def test_bad_arguments_are_named(kwargs, message):
+    with pytest.raises(AtelierError, match=message):
+        _model().stylize(torch.rand(1, 3, 16, 16), **kwargs)
+
+
+@pytest.mark.parametrize(
+    "changes, message",
+    [
+        ({"styles": ()}, "give one or more painting names"),
+        ({"width": 0}, "width=0"),
+        ({"image_size": 512}, "image_size=512"),
+        ({"style_weight": -1.0}, "style_weight=-1.0"),
+        ({"backbone": "resnet"}, "unknown backbone 'resnet'"),
+    ],
+)
+def test_bad_configs_are_named(changes, message):
+    with pytest.raises(AtelierError, match=message):
+        FastStyleConfig(**changes)
