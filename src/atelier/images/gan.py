@@ -39,7 +39,7 @@ import torch.nn.functional as F
 from PIL import Image
 from torch import nn
 
-from atelier.checkpoint import Checkpoint, load_checkpoint
+from atelier.checkpoint import Checkpoint, open_checkpoint
 from atelier.errors import AtelierError, choose_one
 from atelier.images.grid import make_grid, to_pil
 
@@ -625,14 +625,7 @@ class GANModel(nn.Module):
         >>> GANModel.from_checkpoint(path).config == config
         True
         """
-        if not isinstance(ckpt, Checkpoint):
-            ckpt = load_checkpoint(ckpt, expect_kind=KIND)
-        elif ckpt.kind != KIND:
-            raise AtelierError(f"checkpoint {ckpt.path} holds a {ckpt.kind!r} model; GANModel needs: {KIND}")
-        try:
-            config = GANConfig(**ckpt.config)
-        except TypeError as exc:
-            raise AtelierError(f"checkpoint {ckpt.path}: its config does not fit GANConfig ({exc})") from None
+        ckpt, config = open_checkpoint(ckpt, kind=KIND, config_type=GANConfig)
         generator = Generator(config)
         generator.load_state_dict(ckpt.module_state("G_ema" if ckpt.has_module("G_ema") else "G"))
         return cls(config, generator)

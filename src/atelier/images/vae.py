@@ -33,7 +33,7 @@ import torch.nn.functional as F
 from PIL import Image
 from torch import nn
 
-from atelier.checkpoint import Checkpoint, load_checkpoint
+from atelier.checkpoint import Checkpoint, open_checkpoint
 from atelier.errors import AtelierError, choose_one
 from atelier.images.gan import (
     DCGAN_START,
@@ -380,14 +380,7 @@ class VAEModel(nn.Module):
         >>> VAEModel.from_checkpoint(path).config == config
         True
         """
-        if not isinstance(ckpt, Checkpoint):
-            ckpt = load_checkpoint(ckpt, expect_kind=KIND)
-        elif ckpt.kind != KIND:
-            raise AtelierError(f"checkpoint {ckpt.path} holds a {ckpt.kind!r} model; VAEModel needs: {KIND}")
-        try:
-            config = VAEConfig(**ckpt.config)
-        except TypeError as exc:
-            raise AtelierError(f"checkpoint {ckpt.path}: its config does not fit VAEConfig ({exc})") from None
+        ckpt, config = open_checkpoint(ckpt, kind=KIND, config_type=VAEConfig)
         vae = VAE(config)
         vae.load_state_dict(ckpt.module_state("vae"))
         return cls(config, vae)
