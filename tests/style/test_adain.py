@@ -111,6 +111,18 @@ def test_mask_applies_each_style_to_its_region(encoder):
         torch.testing.assert_close(got_std, want_std, atol=0.02, rtol=0.05)  # eps shrinks near-flat channels
 
 
+def test_palette_is_moved_to_the_paintings(encoder):
+    spy = AdaINModel(TINY, encoder, SpyDecoder(2))
+    photo = torch.rand(1, 3, 32, 32)
+    a = torch.tensor([0.8, 0.4, 0.1]).view(1, 3, 1, 1) + 0.1 * torch.rand(1, 3, 32, 32)
+    b = torch.tensor([0.7, 0.3, 0.2]).view(1, 3, 1, 1) + 0.1 * torch.rand(1, 3, 32, 32)
+    out = spy.stylize(photo, [a, b], weights=[0.25, 0.75])
+    want = 0.25 * a.mean((2, 3)) + 0.75 * b.mean((2, 3))
+    torch.testing.assert_close(out.mean((2, 3)), want, atol=2e-3, rtol=0)
+    plain = AdaINModel(replace(TINY, match_palette=False), encoder, spy.decoder).stylize(photo, [a, b], weights=[0.25, 0.75])
+    assert (plain.mean((2, 3)) - want).abs().max() > 0.1
+
+
 def test_output_size_does_not_depend_on_the_painting(model):
     photo = torch.rand(1, 3, 37, 45)
     for h, w in [(16, 90), (120, 24)]:
