@@ -35,7 +35,7 @@ import torch.nn.functional as F
 from PIL import Image
 from torch import Tensor, nn
 
-from atelier.checkpoint import Checkpoint, load_checkpoint
+from atelier.checkpoint import Checkpoint, open_checkpoint
 from atelier.errors import AtelierError, choose_one
 from atelier.style import control
 from atelier.style.data import (
@@ -314,14 +314,7 @@ class AdaINModel(nn.Module):
     def from_checkpoint(cls, ckpt: Checkpoint | str | os.PathLike, *,
                         vgg_weights: str | os.PathLike | None = None) -> AdaINModel:
         """Rebuild the encoder (from its name and seed) and load the trained decoder."""
-        if not isinstance(ckpt, Checkpoint):
-            ckpt = load_checkpoint(ckpt, expect_kind=KIND)
-        elif ckpt.kind != KIND:
-            raise AtelierError(f"checkpoint {ckpt.path} holds a {ckpt.kind!r} model; AdaINModel needs: {KIND}")
-        try:
-            config = AdaINConfig(**ckpt.config)
-        except TypeError as exc:
-            raise AtelierError(f"checkpoint {ckpt.path}: its config does not fit AdaINConfig ({exc})") from None
+        ckpt, config = open_checkpoint(ckpt, kind=KIND, config_type=AdaINConfig)
         decoder = Decoder(config)
         decoder.load_state_dict(ckpt.module_state("decoder"))
         return cls(config, build_encoder(config, weights=vgg_weights), decoder)

@@ -39,7 +39,7 @@ import torch.nn.functional as F
 from PIL import Image
 from torch import Tensor, nn
 
-from atelier.checkpoint import Checkpoint, load_checkpoint
+from atelier.checkpoint import Checkpoint, open_checkpoint
 from atelier.errors import AtelierError
 from atelier.style import control
 from atelier.style.data import BUILTIN_CONTENT, RandomCrops, fingerprint, load_image, load_photos, resize_long_side
@@ -394,14 +394,7 @@ class FastStyleModel(nn.Module):
     @classmethod
     def from_checkpoint(cls, ckpt: Checkpoint | str | os.PathLike) -> FastStyleModel:
         """Rebuild the network a checkpoint was trained with."""
-        if not isinstance(ckpt, Checkpoint):
-            ckpt = load_checkpoint(ckpt, expect_kind=KIND)
-        elif ckpt.kind != KIND:
-            raise AtelierError(f"checkpoint {ckpt.path} holds a {ckpt.kind!r} model; FastStyleModel needs: {KIND}")
-        try:
-            config = FastStyleConfig(**ckpt.config)
-        except TypeError as exc:
-            raise AtelierError(f"checkpoint {ckpt.path}: its config does not fit FastStyleConfig ({exc})") from None
+        ckpt, config = open_checkpoint(ckpt, kind=KIND, config_type=FastStyleConfig)
         net = TransformerNet(config)
         net.load_state_dict(ckpt.module_state("net"))
         return cls(config, net)
