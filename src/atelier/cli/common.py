@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 from atelier.cli import add_dataclass_options, dataclass_from_args
@@ -105,6 +104,3 @@ def _demo(args: argparse.Namespace) -> int:
     print(f"gallery written: {index}")
     return 0
 
-
-def dump_json(obj: object) -> str:
-    return json.dumps(obj, indent=2, sort_keys=True)

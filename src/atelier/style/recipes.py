@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -158,7 +159,7 @@ def main(argv: list[str] | None = None) -> int:
             record_entry(name, entry, zoo.ZOO_DIR / entry["file"])
             print(f"{name}: {json.dumps(entry['metrics'])}")
     except AtelierError as exc:
-        print(f"error: {exc}")
+        print(f"error: {exc}", file=sys.stderr)
         return 2
     return 0
 

@@ -20,7 +20,6 @@ import dataclasses
 import math
 import os
 import signal
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path

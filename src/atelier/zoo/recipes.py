@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import platform
 import time
 from dataclasses import asdict, dataclass, field
@@ -168,7 +169,7 @@ def main(argv: list[str] | None = None) -> int:
                 raise choose_one("recipe", name, [CLASSIFIER, *RECIPES])
             print(f"{name}: {json.dumps(entry['metrics'])}")
     except AtelierError as exc:
-        print(f"error: {exc}")
+        print(f"error: {exc}", file=sys.stderr)
         return 2
     return 0
 
