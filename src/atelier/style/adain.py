@@ -132,6 +132,10 @@ class AdaINConfig:
     style_layers: tuple[str, ...] = ("relu1_1", "relu2_1", "relu3_1", "relu4_1")  # mean/std loss
     decoder_width: float = 0.5  # inner widths relative to VGG's; 1.0 is the paper's (3.5 M parameters)
     style_weight: float = 1.0  # lambda of eq. 11, on terms divided by their targets' energy
+    # Pixel reconstruction g(f(x)) = x of the photo and the painting (Park & Lee 2019's identity
+    # loss). A random encoder is blind to some patterns; without this term the decoder filled
+    # that blind spot with horizontal streaks (docs/style.md, "Training").
+    identity_weight: float = 10.0
     lr: float = 1e-4  # Adam (the paper's)
     clip_grad_norm: float = 10.0  # typical norms are 5-40; one odd batch reached 19,000 and killed the decoder
     # Training styles: bundled painting or texture names, image files or folders.
@@ -159,9 +163,9 @@ class AdaINConfig:
             raise AtelierError("styles is empty; give painting names, image files or folders to train on")
         if not 0 < self.decoder_width <= 2:
             raise AtelierError(f"decoder_width={self.decoder_width}; must be in (0, 2]")
-        if self.style_weight < 0 or self.lr <= 0 or self.clip_grad_norm <= 0:
-            raise AtelierError(f"style_weight={self.style_weight}, lr={self.lr}, clip_grad_norm={self.clip_grad_norm}; "
-                               "need style_weight >= 0 and the others > 0")
+        if self.style_weight < 0 or self.identity_weight < 0 or self.lr <= 0 or self.clip_grad_norm <= 0:
+            raise AtelierError(f"style_weight={self.style_weight}, identity_weight={self.identity_weight}, lr={self.lr}, "
+                               f"clip_grad_norm={self.clip_grad_norm}; need the weights >= 0 and the others > 0")
         for name in ("image_size", "photo_size", "num_crops"):
             if getattr(self, name) < 1:
                 raise AtelierError(f"{name}={getattr(self, name)}; must be a positive integer")
@@ -218,21 +222,24 @@ class AdaINTask:
             L_c = |f(g(t)) - t|^2 / |t|^2                                          content
             L_s = sum_i (|mu(phi_i(g(t))) - mu(phi_i(s))|^2
                          + |sigma(phi_i(g(t))) - sigma(phi_i(s))|^2) / E_i          style
-            L   = L_c + lambda * L_s
+            L_id = |g(f(c)) - c|^2 + |g(f(s)) - s|^2                               identity
+            L   = L_c + lambda * L_s + lambda_id * L_id
 
         with phi_i the encoder's ``style_layers``. The content target is t, not f(c): the decoder
         learns to paint exactly what AdaIN asked for. Unlike the paper, each term is divided by
         the energy of its target (E_i: the mean square of mu(phi_i(s)) and sigma(phi_i(s))), as in
         gatys.py: with the paper's raw sums the random encoder's early layers start the style
         term at ~1000 times the content term and the decoder collapses to a flat grey picture
-        within 50 steps (measured at lr 1e-3).
+        within 50 steps (measured at lr 1e-3). L_id (Park & Lee 2019, "Arbitrary Style Transfer
+        with Style-Attentional Networks", eq. 6) asks the decoder to invert the encoder in pixels:
+        the feature losses alone cannot see what a random encoder is blind to.
         """
         cfg = self.config
         content, style = batch  # (B, 3, S, S) each, in [0, 1]
         self.encoder.to(content.device)
         with torch.no_grad():
             f_c = self.encoder(content, [cfg.encoder_layer])[cfg.encoder_layer]  # (B, C_l, S/8, S/8)
-            f_s = self.encoder(style, cfg.style_layers)  # {layer: (B, C_i, h_i, w_i)}
+            f_s = self.encoder(style, {*cfg.style_layers, cfg.encoder_layer})  # {layer: (B, C_i, h_i, w_i)}
             t = adain(f_c, f_s[cfg.encoder_layer])
         out = self.decoder(t)  # (B, 3, S, S)
         feats = self.encoder(out, cfg.style_layers)
@@ -243,8 +250,14 @@ class AdaINTask:
             energy = _energy(torch.cat([s_mean, s_std]))
             l_s = l_s + mean_std_loss({layer: feats[layer]}, {layer: f_s[layer]}) / energy / len(cfg.style_layers)
         loss = l_c + cfg.style_weight * l_s
+        terms = {"content": l_c.item(), "style": cfg.style_weight * l_s.item()}
+        if cfg.identity_weight > 0:
+            rec = self.decoder(torch.cat([f_c, f_s[cfg.encoder_layer]]))  # (2B, 3, S, S)
+            l_id = F.mse_loss(rec, torch.cat([content, style]))
+            loss = loss + cfg.identity_weight * l_id
+            terms["identity"] = cfg.identity_weight * l_id.item()
         ctx.optimize("decoder", loss, clip_grad_norm=cfg.clip_grad_norm)
-        return {"loss": loss.item(), "content": l_c.item(), "style": cfg.style_weight * l_s.item()}
+        return {"loss": loss.item(), **terms}
 
     @torch.no_grad()
     def preview(self, ctx: Any) -> Image.Image | None:
