@@ -9,6 +9,7 @@ import torch
 from atelier.checkpoint import save_checkpoint
 from atelier.errors import AtelierError
 from atelier.style.data import RandomCrops
+from atelier.style.losses import gram_matrix
 from atelier.style.feedforward import (
     PRESETS,
     CondInstanceNorm,
@@ -16,6 +17,7 @@ from atelier.style.feedforward import (
     FastStyleModel,
     TransformerNet,
     build_task,
+    style_statistics,
 )
 from atelier.training import TrainConfig, fit
 
@@ -50,8 +52,10 @@ def _model(styles=("a", "b"), seed=0):
     return FastStyleModel(config, net)
 
 
-def test_training_lowers_the_loss(tmp_path):
-    task = build_task(replace(TINY, styles=("a", "b")), styles=[_blobs([1.0, 0.3, 0.0]), _blobs([0.0, 0.3, 1.0])])
+@pytest.mark.parametrize("statistics", ["gram", "mean_cov"])
+def test_training_lowers_the_loss(tmp_path, statistics):
+    task = build_task(replace(TINY, styles=("a", "b"), style_statistics=statistics),
+                      styles=[_blobs([1.0, 0.3, 0.0]), _blobs([0.0, 0.3, 1.0])])
     crops = RandomCrops(_photos(), size=32, length=64)
     config = TrainConfig(num_steps=40, batch_size=4, log_every=5, sample_every=0, eval_every=0, checkpoint_every=0,
                          tensorboard=False, progress=False)
@@ -62,6 +66,24 @@ def test_training_lowers_the_loss(tmp_path):
     assert model.style_names == ("a", "b")
     for name, module in model.net.state_dict().items():
         torch.testing.assert_close(module, task.net.state_dict()[name])
+
+
+def test_style_statistics_are_the_gram_per_tile_and_its_two_parts():
+    feat = torch.randn(2, 5, 8, 6)
+    (g,) = style_statistics(feat, "gram", tiles=2)  # (B, 4, C, C): tiles in row-major order
+    assert tuple(g.shape) == (2, 4, 5, 5)
+    torch.testing.assert_close(g[:, 1], gram_matrix(feat[..., :4, 3:]))  # top right tile
+    mu, cov = style_statistics(feat, "mean_cov", tiles=2)
+    torch.testing.assert_close(mu[:, 2], feat[..., 4:, :3].mean((2, 3)))  # bottom left tile
+    torch.testing.assert_close(cov, g - mu[..., :, None] * mu[..., None, :] / 5)
+
+
+def test_norm_layers_get_their_own_learning_rate():
+    task = build_task(replace(TINY, norm_lr_scale=10.0), styles=[_blobs([1.0, 0.3, 0.0])])
+    rest, norm = task.optimizers["net"].param_groups
+    assert (rest["lr"], norm["lr"]) == (TINY.lr, 10 * TINY.lr)
+    gammas = {id(m.gamma) for m in task.net.modules() if isinstance(m, CondInstanceNorm)}
+    assert gammas <= {id(p) for p in norm["params"]} and not gammas & {id(p) for p in rest["params"]}
 
 
 def test_crops_are_a_fixed_function_of_their_index():
@@ -198,6 +220,8 @@ def test_bad_arguments_are_named(kwargs, message):
         ({"image_size": 512}, "image_size=512"),
         ({"style_weight": -1.0}, "style_weight=-1.0"),
         ({"backbone": "resnet"}, "unknown backbone 'resnet'"),
+        ({"style_statistics": "moments"}, "unknown style statistics 'moments'"),
+        ({"norm_lr_scale": 0.0}, "norm_lr_scale=0.0"),
     ],
 )
 def test_bad_configs_are_named(changes, message):
