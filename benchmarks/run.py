@@ -11,6 +11,7 @@ import datetime
 import importlib.util
 import os
 import platform
+import re
 import sys
 import time
 from pathlib import Path
@@ -52,17 +53,53 @@ def main(argv: list[str] | None = None) -> int:
         print(f"running {path.name} …", flush=True)
         sections.append(module.run(quick=args.quick))
         print(f"  {time.perf_counter() - start:.0f} s", flush=True)
-    header = (f"# Benchmarks\n\nCommand: `make bench` (`python benchmarks/run.py{' --quick' if args.quick else ''}`)  \n"
-              f"Machine: {machine()}  \nDate: {datetime.date.today().isoformat()}\n\n"
-              "Speed and memory are measured here, never asserted in tests. Peak memory is the process's "
-              "peak resident set size (ru_maxrss) after the measured work.\n")
+    command = f"python benchmarks/run.py{' --quick' if args.quick else ''}"
     out = Path(args.out)
-    if args.only and out.exists():
-        print("note: --only rewrites the page with the chosen sections only", file=sys.stderr)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(header + "\n" + "\n\n".join(sections) + "\n")
+    if args.only and out.exists():  # re-measure some sections, keep the others as they were
+        stamp = (f"> Re-measured on {datetime.date.today().isoformat()} with `{command} --only {' '.join(args.only)}` "
+                 f"on {machine()}.")
+        out.write_text(splice(out.read_text(), [_stamped(s, stamp) for s in sections]))
+    else:
+        header = (f"# Benchmarks\n\nCommand: `make bench` (`{command}`)  \n"
+                  f"Machine: {machine()}  \nDate: {datetime.date.today().isoformat()}\n\n"
+                  "Speed and memory are measured here, never asserted in tests. Peak memory is the process's "
+                  "peak resident set size (ru_maxrss) after the measured work.\n")
+        out.write_text(header + "\n" + "\n\n".join(sections) + "\n")
     print(f"wrote {out}")
     return 0
+
+
+def _stamped(section: str, stamp: str) -> str:
+    """``section`` with ``stamp`` as a paragraph under its ``## `` title."""
+    title, _, body = section.partition("\n")
+    return f"{title}\n\n{stamp}\n{body}"
+
+
+def splice(page: str, sections: list[str]) -> str:
+    """``page`` with each of its ``## `` sections that ``sections`` re-measured replaced in place;
+    sections new to the page go at the end.
+
+    >>> page = "# B\\n\\nhead\\n\\n## A\\nold a\\n\\n## C\\nold c\\n"
+    >>> print(splice(page, ["## C\\nnew c", "## D\\nnew d"]))
+    # B
+    <BLANKLINE>
+    head
+    <BLANKLINE>
+    ## A
+    old a
+    <BLANKLINE>
+    ## C
+    new c
+    <BLANKLINE>
+    ## D
+    new d
+    <BLANKLINE>
+    """
+    parts = re.split(r"(?m)^(?=## )", page)  # [header, "## A…", "## C…"]
+    new = {s.split("\n", 1)[0]: s for s in sections}
+    kept = [new.pop(p.split("\n", 1)[0], p) if p.startswith("## ") else p for p in parts]
+    return "\n\n".join(p.strip("\n") for p in [*kept, *new.values()]) + "\n"
 
 
 if __name__ == "__main__":
