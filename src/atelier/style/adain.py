@@ -134,7 +134,7 @@ class AdaINConfig:
     style_weight: float = 1.0  # lambda of eq. 11, on terms divided by their targets' energy
     # Pixel reconstruction g(f(x)) = x of the photo and the painting (Park & Lee 2019's identity
     # loss). A random encoder is blind to some patterns; without this term the decoder filled
-    # that blind spot with horizontal streaks (docs/style.md, "Training").
+    # that blind spot with horizontal streaks (docs/style.md, "Train your own").
     identity_weight: float = 10.0
     lr: float = 1e-4  # Adam (the paper's)
     clip_grad_norm: float = 10.0  # typical norms are 5-40; one odd batch reached 19,000 and killed the decoder

@@ -49,15 +49,21 @@ class StyleRecipe:
 
 RECIPES: dict[str, StyleRecipe] = {
     # Two bundled paintings in one half-width network (conditional instance norm), 96 px crops.
-    # 1,500 steps: continued to 3,000 the network painted less, not more (style distance on the
-    # held-out photo 0.445 → 0.610 against the photo's own 0.508), and its strokes faded.
+    # Means and covariances as separate style terms, and a 10x learning rate for the CIN scales
+    # and shifts: with Gram matrices and one learning rate the network painted both paintings
+    # alike, as a tint with blobs (docs/style.md, "Train your own"). 6,000 steps: at 1,500 and
+    # 3,000 the strokes were faint bands; the held-out style distance in the random multi-scale
+    # network went 0.749 → 0.735 → 0.634 (photo 0.752), in the random VGG-19 0.500 → 0.465 → 0.501
+    # (photo 0.508).
     "fast-paintings": StyleRecipe(
         "fast", "fast-cin", "fast style transfer: starry_night and the_scream in one network (CIN), mixable",
-        num_steps=1500, overrides=("styles=starry_night,the_scream", "width=16", "image_size=96"), keep="net"),
+        num_steps=6000, overrides=("styles=starry_night,the_scream", "width=16", "image_size=96",
+                                   "style_statistics=mean_cov", "norm_lr_scale=10"), keep="net"),
     # The AdaIN decoder for any painting, trained on the bundled paintings and textures. AdaIN at
-    # relu3_1: in a CPU budget of minutes a relu4_1 decoder was still drawing grey blurs. At 1,500
-    # steps it drew the photo's lines but few of the painting's colours (style distance 0.126);
-    # 3,000 steps brought the colours in (0.095) at the cost of the photo's detail.
+    # relu3_1: in a CPU budget of minutes a relu4_1 decoder was still drawing grey blurs. With the
+    # identity loss (identity_weight=10, the preset's default) the decoder keeps the photo's
+    # detail and loses most of the horizontal streaks the feature losses alone left; at 3,000
+    # steps style distance 0.031 and content distance 0.61, against 0.039 and 0.64 without it.
     "adain-decoder": StyleRecipe(
         "adain", "adain-relu3", "AdaIN decoder (relu3_1, half width): any painting; trained on bundled paintings "
         "and textures", num_steps=3000, overrides=("image_size=96", "lr=0.001"), keep="decoder"),
@@ -127,7 +133,8 @@ def run_recipe(name: str, recipe: StyleRecipe, runs: Path, *, num_steps: int | N
         "recipe": {**asdict(recipe), "num_steps": steps, "data": f"bundled photos except {HELD_OUT}",
                    "command": f"python -m atelier.style.recipes {name}", "train_seconds": round(seconds, 1),
                    "machine": f"{torch.get_num_threads()} threads, torch {torch.__version__}"},
-        "metrics": {**metrics, "measured_on": f"{HELD_OUT} (held out), {MEASURE_SIZE} px, each bundled painting"},
+        "metrics": {**metrics, "measured_on": f"{HELD_OUT} (held out), {MEASURE_SIZE} px, each bundled painting"
+                    + (", palette matched" if getattr(model.config, "match_palette", False) else "")},
     }
 
 
