@@ -11,7 +11,7 @@ from atelier.checkpoint import save_checkpoint
 from atelier.errors import AtelierError
 from atelier.style.adain import PRESETS, AdaINConfig, AdaINModel, Decoder, build_encoder, build_task, encoder_convs
 from atelier.style.data import CropPairs, RandomCrops, resize_long_side
-from atelier.style.losses import mean_std
+from atelier.style.losses import adain, mean_std, tv_loss
 from atelier.training import TrainConfig, fit
 
 # AdaIN at relu2_1 (1/2 resolution) with an eighth-width decoder: a few thousand weights.
@@ -88,6 +88,23 @@ def test_identity_loss_teaches_the_decoder_to_invert_the_encoder(encoder, tmp_pa
         with torch.no_grad():
             errors[weight] = torch.nn.functional.mse_loss(model.decode(model.encode(photo)), photo).item()
     assert errors[10.0] < 0.75 * errors[0.0], errors  # measured 0.097 against 0.168
+
+
+def test_tv_weight_smooths_the_decoded_pictures(encoder, tmp_path):
+    pairs = CropPairs(RandomCrops(_pictures(3, 0), size=32, length=64),
+                      RandomCrops(_pictures(2, 1), size=32, length=64, seed=1, permute_channels=True))
+    config = TrainConfig(num_steps=30, batch_size=4, log_every=5, sample_every=0, eval_every=0, checkpoint_every=0,
+                         tensorboard=False, progress=False)
+    photo, painting = torch.rand(1, 3, 32, 32), torch.rand(1, 3, 32, 32)
+    tv = {}
+    for weight in (0.0, 100.0):
+        task = build_task(replace(TINY, tv_weight=weight), encoder=encoder)
+        result = fit(task, pairs, config=config, out_dir=tmp_path / str(weight))
+        assert ("tv" in result.history[-1]) == (weight > 0)
+        with torch.no_grad():
+            tv[weight] = tv_loss(task.decoder(adain(task.encoder(photo, [TINY.encoder_layer])[TINY.encoder_layer],
+                                                    task.encoder(painting, [TINY.encoder_layer])[TINY.encoder_layer])))
+    assert tv[100.0] < 0.5 * tv[0.0], tv
 
 
 def test_strength_zero_returns_the_photo(model):
@@ -190,6 +207,7 @@ def test_bad_arguments_are_named(model, kwargs, message):
         ({"style_layers": ("relu5_1",)}, "at or below encoder_layer relu4_1"),
         ({"decoder_width": 0.0}, "decoder_width=0.0"),
         ({"identity_weight": -1.0}, "identity_weight=-1.0"),
+        ({"tv_weight": -0.5}, "tv_weight=-0.5"),
         ({"styles": ()}, "styles is empty"),
     ],
 )

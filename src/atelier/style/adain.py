@@ -49,7 +49,7 @@ from atelier.style.data import (
     resize_long_side,
 )
 from atelier.style.features import VGG19_CFG, FeatureNet, build_backbone, vgg19_layer_names
-from atelier.style.losses import adain, content_loss, match_histograms, mean_std, mean_std_loss
+from atelier.style.losses import adain, content_loss, match_histograms, mean_std, mean_std_loss, tv_loss
 
 KIND = "adain"
 DEFAULT_DATA = BUILTIN_CONTENT  # content photos; the styles are named in the config
@@ -136,6 +136,7 @@ class AdaINConfig:
     # loss). A random encoder is blind to some patterns; without this term the decoder filled
     # that blind spot with horizontal streaks (docs/style.md, "Train your own").
     identity_weight: float = 10.0
+    tv_weight: float = 0.0  # total variation of the output (pixel differences in [0, 1])
     lr: float = 1e-4  # Adam (the paper's)
     clip_grad_norm: float = 10.0  # typical norms are 5-40; one odd batch reached 19,000 and killed the decoder
     # Training styles: bundled painting or texture names, image files or folders.
@@ -163,9 +164,10 @@ class AdaINConfig:
             raise AtelierError("styles is empty; give painting names, image files or folders to train on")
         if not 0 < self.decoder_width <= 2:
             raise AtelierError(f"decoder_width={self.decoder_width}; must be in (0, 2]")
-        if self.style_weight < 0 or self.identity_weight < 0 or self.lr <= 0 or self.clip_grad_norm <= 0:
-            raise AtelierError(f"style_weight={self.style_weight}, identity_weight={self.identity_weight}, lr={self.lr}, "
-                               f"clip_grad_norm={self.clip_grad_norm}; need the weights >= 0 and the others > 0")
+        if min(self.style_weight, self.identity_weight, self.tv_weight) < 0 or self.lr <= 0 or self.clip_grad_norm <= 0:
+            raise AtelierError(f"style_weight={self.style_weight}, identity_weight={self.identity_weight}, "
+                               f"tv_weight={self.tv_weight}, lr={self.lr}, clip_grad_norm={self.clip_grad_norm}; "
+                               "need the weights >= 0 and the others > 0")
         for name in ("image_size", "photo_size", "num_crops"):
             if getattr(self, name) < 1:
                 raise AtelierError(f"{name}={getattr(self, name)}; must be a positive integer")
@@ -223,7 +225,7 @@ class AdaINTask:
             L_s = sum_i (|mu(phi_i(g(t))) - mu(phi_i(s))|^2
                          + |sigma(phi_i(g(t))) - sigma(phi_i(s))|^2) / E_i          style
             L_id = |g(f(c)) - c|^2 + |g(f(s)) - s|^2                               identity
-            L   = L_c + lambda * L_s + lambda_id * L_id
+            L   = L_c + lambda * L_s + lambda_id * L_id + lambda_tv * TV(g(t))
 
         with phi_i the encoder's ``style_layers``. The content target is t, not f(c): the decoder
         learns to paint exactly what AdaIN asked for. Unlike the paper, each term is divided by
@@ -256,6 +258,10 @@ class AdaINTask:
             l_id = F.mse_loss(rec, torch.cat([content, style]))
             loss = loss + cfg.identity_weight * l_id
             terms["identity"] = cfg.identity_weight * l_id.item()
+        if cfg.tv_weight > 0:
+            l_tv = tv_loss(out)
+            loss = loss + cfg.tv_weight * l_tv
+            terms["tv"] = cfg.tv_weight * l_tv.item()
         ctx.optimize("decoder", loss, clip_grad_norm=cfg.clip_grad_norm)
         return {"loss": loss.item(), **terms}
 
