@@ -36,6 +36,17 @@ def _pictures(n, seed, h=48, w=64):
     return [(torch.rand(3, h, w, generator=g) * 255).to(torch.uint8) for _ in range(n)]
 
 
+def _pairs():
+    """(photo crop, painting crop) pairs of random pictures, the paintings' channels shuffled."""
+    return CropPairs(RandomCrops(_pictures(3, 0), size=32, length=64),
+                     RandomCrops(_pictures(2, 1), size=32, length=64, seed=1, permute_channels=True))
+
+
+def _fit_config(num_steps):
+    return TrainConfig(num_steps=num_steps, batch_size=4, log_every=5, sample_every=0, eval_every=0,
+                       checkpoint_every=0, tensorboard=False, progress=False)
+
+
 class SpyDecoder(nn.Module):
     """Records the AdaIN target it is given and returns its first three channels, upsampled."""
 
@@ -60,10 +71,7 @@ def test_decoder_mirrors_the_encoder():
 
 def test_training_lowers_the_loss(encoder, tmp_path):
     task = build_task(TINY, encoder=encoder)
-    pairs = CropPairs(RandomCrops(_pictures(3, 0), size=32, length=64),
-                      RandomCrops(_pictures(2, 1), size=32, length=64, seed=1, permute_channels=True))
-    config = TrainConfig(num_steps=40, batch_size=4, log_every=5, sample_every=0, eval_every=0, checkpoint_every=0,
-                         tensorboard=False, progress=False)
+    pairs, config = _pairs(), _fit_config(40)
     result = fit(task, pairs, config=config, out_dir=tmp_path)
     losses = [h["loss"] for h in result.history]
     assert losses[-1] < 0.6 * losses[0], losses
@@ -74,10 +82,7 @@ def test_training_lowers_the_loss(encoder, tmp_path):
 
 
 def test_identity_loss_teaches_the_decoder_to_invert_the_encoder(encoder, tmp_path):
-    pairs = CropPairs(RandomCrops(_pictures(3, 0), size=32, length=64),
-                      RandomCrops(_pictures(2, 1), size=32, length=64, seed=1, permute_channels=True))
-    config = TrainConfig(num_steps=40, batch_size=4, log_every=5, sample_every=0, eval_every=0, checkpoint_every=0,
-                         tensorboard=False, progress=False)
+    pairs, config = _pairs(), _fit_config(40)
     photo = torch.rand(2, 3, 32, 32, generator=torch.Generator().manual_seed(5))
     errors = {}
     for weight in (0.0, 10.0):
@@ -91,19 +96,16 @@ def test_identity_loss_teaches_the_decoder_to_invert_the_encoder(encoder, tmp_pa
 
 
 def test_tv_weight_smooths_the_decoded_pictures(encoder, tmp_path):
-    pairs = CropPairs(RandomCrops(_pictures(3, 0), size=32, length=64),
-                      RandomCrops(_pictures(2, 1), size=32, length=64, seed=1, permute_channels=True))
-    config = TrainConfig(num_steps=30, batch_size=4, log_every=5, sample_every=0, eval_every=0, checkpoint_every=0,
-                         tensorboard=False, progress=False)
-    photo, painting = torch.rand(1, 3, 32, 32), torch.rand(1, 3, 32, 32)
+    pairs, config = _pairs(), _fit_config(30)
+    photo, painting = torch.rand(2, 1, 3, 32, 32, generator=torch.Generator().manual_seed(6))
     tv = {}
     for weight in (0.0, 100.0):
         task = build_task(replace(TINY, tv_weight=weight), encoder=encoder)
         result = fit(task, pairs, config=config, out_dir=tmp_path / str(weight))
         assert ("tv" in result.history[-1]) == (weight > 0)
+        model = AdaINModel(task.config, encoder, task.decoder)
         with torch.no_grad():
-            tv[weight] = tv_loss(task.decoder(adain(task.encoder(photo, [TINY.encoder_layer])[TINY.encoder_layer],
-                                                    task.encoder(painting, [TINY.encoder_layer])[TINY.encoder_layer])))
+            tv[weight] = tv_loss(model.decode(adain(model.encode(photo), model.encode(painting))))
     assert tv[100.0] < 0.5 * tv[0.0], tv
 
 

@@ -49,7 +49,7 @@ from atelier.style.data import (
     resize_long_side,
 )
 from atelier.style.features import VGG19_CFG, FeatureNet, build_backbone, vgg19_layer_names
-from atelier.style.losses import adain, content_loss, match_histograms, mean_std, mean_std_loss, tv_loss
+from atelier.style.losses import adain, content_loss, energy, match_histograms, mean_std, mean_std_loss, tv_loss
 
 KIND = "adain"
 DEFAULT_DATA = BUILTIN_CONTENT  # content photos; the styles are named in the config
@@ -198,10 +198,6 @@ def build_encoder(config: AdaINConfig, *, weights: str | os.PathLike | None = No
 # ---------------------------------------------------------------------------------------------
 
 
-def _energy(t: Tensor) -> Tensor:
-    """Mean square of a target, floored so an all-zero map cannot divide by zero."""
-    return t.pow(2).mean().clamp_min(1e-8)
-
 
 class AdaINTask:
     """The decoder for :func:`atelier.training.fit`: module ``decoder``, Adam ``decoder``."""
@@ -245,12 +241,12 @@ class AdaINTask:
             t = adain(f_c, f_s[cfg.encoder_layer])
         out = self.decoder(t)  # (B, 3, S, S)
         feats = self.encoder(out, cfg.style_layers)
-        l_c = content_loss({cfg.encoder_layer: feats[cfg.encoder_layer]}, {cfg.encoder_layer: t}) / _energy(t)
+        l_c = content_loss({cfg.encoder_layer: feats[cfg.encoder_layer]}, {cfg.encoder_layer: t}) / energy(t)
         l_s = torch.tensor(0.0, device=out.device)
         for layer in cfg.style_layers:
             s_mean, s_std = mean_std(f_s[layer])
-            energy = _energy(torch.cat([s_mean, s_std]))
-            l_s = l_s + mean_std_loss({layer: feats[layer]}, {layer: f_s[layer]}) / energy / len(cfg.style_layers)
+            target_energy = energy(torch.cat([s_mean, s_std]))
+            l_s = l_s + mean_std_loss({layer: feats[layer]}, {layer: f_s[layer]}) / target_energy / len(cfg.style_layers)
         loss = l_c + cfg.style_weight * l_s
         terms = {"content": l_c.item(), "style": cfg.style_weight * l_s.item()}
         if cfg.identity_weight > 0:

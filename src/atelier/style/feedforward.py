@@ -44,7 +44,7 @@ from atelier.errors import AtelierError, choose_one
 from atelier.style import control
 from atelier.style.data import BUILTIN_CONTENT, RandomCrops, fingerprint, load_image, load_photos, resize_long_side
 from atelier.style.features import BACKBONES, DEFAULT_BACKBONE, FeatureNet, build_backbone
-from atelier.style.losses import tv_loss
+from atelier.style.losses import energy, gram_matrix, tv_loss
 
 KIND = "fast_style"
 STYLE_STATISTICS = ("gram", "mean_cov")
@@ -252,10 +252,6 @@ PRESETS: dict[str, FastStyleConfig] = {
 # ---------------------------------------------------------------------------------------------
 
 
-def _energy(t: Tensor) -> Tensor:
-    """Mean square of a target, floored so an all-zero map cannot divide by zero."""
-    return t.pow(2).mean().clamp_min(1e-8)
-
 
 def _tile_features(feat: Tensor, tiles: int) -> Tensor:
     """The tiles of a tiles×tiles grid over each map, flattened: (B, C, H, W) → (B, T, C, h·w)."""
@@ -273,7 +269,7 @@ def style_statistics(feat: Tensor, kind: str, tiles: int = 1) -> tuple[Tensor, .
 
         G = F F^T / (C n)        mu = F 1 / n        S = (F - mu)(F - mu)^T / (C n) = G - mu mu^T / C
 
-    for the C×n features F of a tile (the normalisation of :func:`atelier.style.losses.gram_matrix`).
+    for the C×n features F of a tile (both through :func:`atelier.style.losses.gram_matrix`).
 
     >>> f = torch.randn(2, 4, 6, 6)
     >>> (g,), (mu, s) = style_statistics(f, "gram"), style_statistics(f, "mean_cov")
@@ -281,12 +277,12 @@ def style_statistics(feat: Tensor, kind: str, tiles: int = 1) -> tuple[Tensor, .
     True
     """
     f = _tile_features(feat, tiles)  # (B, T, C, n)
-    c, n = f.shape[-2:]
+    b, t, c, n = f.shape
+    gram = lambda x: gram_matrix(x.reshape(b * t, c, n, 1)).reshape(b, t, c, c)  # noqa: E731
     if kind == "gram":
-        return (f @ f.transpose(-1, -2) / (c * n),)
+        return (gram(f),)
     mu = f.mean(-1)  # (B, T, C)
-    fc = f - mu[..., None]
-    return mu, fc @ fc.transpose(-1, -2) / (c * n)
+    return mu, gram(f - mu[..., None])
 
 
 class FastStyleTask:
@@ -342,13 +338,13 @@ class FastStyleTask:
         with torch.no_grad():
             target = self.backbone(content, self.content_layers)  # F_l(x)
         feats = self.backbone(stylized, set(self.content_layers) | set(self.style_layers))
-        content_term = sum((F.mse_loss(feats[l], t) / _energy(t) for l, t in target.items()), torch.tensor(0.0, device=device))
+        content_term = sum((F.mse_loss(feats[l], t) / energy(t) for l, t in target.items()), torch.tensor(0.0, device=device))
         style_term = torch.tensor(0.0, device=device)
         for l in self.style_layers:
             outputs = style_statistics(feats[l], self.config.style_statistics, self.config.style_tiles)
             for out, target_stat in zip(outputs, self.targets[l]):
                 a = target_stat.to(device)[style_index]  # (B, 1, ...) the painting each crop was asked for
-                style_term = style_term + F.mse_loss(out, a.expand_as(out)) / _energy(a) / len(outputs) / len(self.style_layers)
+                style_term = style_term + F.mse_loss(out, a.expand_as(out)) / energy(a) / len(outputs) / len(self.style_layers)
         return {"content": content_term, "style": style_term, "tv": tv_loss(stylized)}
 
     def train_step(self, batch: Tensor, ctx: Any) -> dict[str, float]:

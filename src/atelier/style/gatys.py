@@ -44,6 +44,7 @@ from atelier.errors import AtelierError, choose_one
 from atelier.style.features import DEFAULT_BACKBONE, FeatureNet, build_backbone
 from atelier.style.losses import (
     content_loss,
+    energy,
     gram_matrix,
     match_histograms,
     preserve_color_luminance,
@@ -195,10 +196,6 @@ def _resize(img: Tensor, size: tuple[int, int]) -> Tensor:
     return F.interpolate(img, size=size, mode="bilinear", align_corners=False, antialias=antialias)
 
 
-def _energy(t: Tensor) -> Tensor:
-    """Mean square of a target, floored so an all-zero feature map cannot divide by zero."""
-    return t.pow(2).mean().clamp_min(1e-8)
-
 
 @dataclass
 class _Targets:
@@ -251,7 +248,7 @@ def _objective(
     """The module docstring's L(x), and its three weighted terms as floats for the history."""
     feats = net(x, set(targets.content) | set(style_layer_weights))
     content = sum(
-        (content_loss({l: feats[l]}, {l: t}) / _energy(t) for l, t in targets.content.items()),
+        (content_loss({l: feats[l]}, {l: t}) / energy(t) for l, t in targets.content.items()),
         torch.tensor(0.0),
     )
     style = torch.tensor(0.0)
@@ -260,7 +257,7 @@ def _objective(
             f = feats[l]  # (N, C, h_l, w_l)
             region = None if m is None else F.adaptive_avg_pool2d(m[None, None], f.shape[-2:])[0, 0]
             g = gram_matrix(f, region)  # (N, C, C)
-            style = style + w * F.mse_loss(g, grams[l].expand_as(g)) / _energy(grams[l])
+            style = style + w * F.mse_loss(g, grams[l].expand_as(g)) / energy(grams[l])
     tv = tv_loss(x)
     out_of_range = (x - x.detach().clamp(0, 1)).pow(2).mean()
     loss = a * content + b * style + c * tv + _RANGE_WEIGHT * out_of_range

@@ -84,6 +84,19 @@ def style_loss(
     return total
 
 
+def energy(t: Tensor) -> Tensor:
+    """Mean square of a loss target, floored so an all-zero map cannot divide by zero.
+
+    Every style family divides each loss term by its target's energy, so one weight means the
+    same for every backbone, layer and image size.
+
+    >>> import torch
+    >>> float(energy(torch.tensor([3.0, 4.0]))), float(energy(torch.zeros(2))) > 0
+    (12.5, True)
+    """
+    return t.pow(2).mean().clamp_min(1e-8)
+
+
 def tv_loss(img: Tensor) -> Tensor:
     """Total variation: mean squared difference of vertical plus of horizontal neighbours.
 

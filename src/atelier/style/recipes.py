@@ -81,17 +81,17 @@ def measure(model: Any, method: str, *, photo: str = HELD_OUT) -> dict[str, floa
 
     content = resize_long_side(load_image(photo), MEASURE_SIZE)
     names = model.style_names if method == "fast" else PAINTINGS
+    paintings = {n: load_image(n) for n in names}
     outputs = {}
     for name in names:
         if method == "fast":
             outputs[name] = model.stylize(content, style_weights=name)
         else:
-            outputs[name] = model.stylize(content, [load_image(name)])
+            outputs[name] = model.stylize(content, [paintings[name]])
     metrics: dict[str, float] = {}
     for backbone in MEASURE_BACKBONES:
         net = build_backbone(backbone)
         key = backbone.replace("-", "_")
-        paintings = {n: load_image(n) for n in names}
         metrics[f"style_distance_{key}"] = sum(
             style_distance(outputs[n], paintings[n], backbone=net) for n in names) / len(names)
         metrics[f"photo_style_distance_{key}"] = sum(
