@@ -197,10 +197,16 @@ def evaluate(
     val_fraction: float = DEFAULT_VAL_FRACTION,
     classifier: str | os.PathLike = "digit-classifier",
 ) -> EvaluationReport:
-    """Score a model on held-out data: FD/KID/IS/precision/recall in the digit classifier's
-    feature space, and for a VAE the negative ELBO and an importance-weighted NLL (nats)."""
+    """Score a model on held-out data: FD/KID/IS/precision/recall, and for a VAE the negative ELBO
+    and an importance-weighted NLL (nats).
+
+    The sample metrics are measured in the digit classifier's feature space (``classifier``) for
+    grey models, and in EfficientNet-Lite0's (pooled 1280-d ImageNet features, images resized to
+    224 px; IS over its 1,000 ImageNet classes) for RGB models (``channels == 3``), where
+    ``classifier`` is not used. Other families (music, CycleGAN) score themselves through their
+    module's ``evaluate_model``."""
     from atelier.data.images import load_images
-    from atelier.metrics.images import evaluate_images
+    from atelier.metrics.images import LITE0_NOTE, evaluate_images, evaluate_rgb_images
 
     # 1. Check inputs and load.
     if num_samples < 2:
@@ -228,11 +234,14 @@ def evaluate(
     with torch.no_grad():
         fake = torch.cat([loaded.sample(len(c), seed=seed + i, labels=c if labels else None)
                           for i, c in enumerate(chunks)])
-    # 4. Metrics.
-    net = load_classifier(classifier)
-    metrics = evaluate_images(fake, real, net).to_dict()
-    notes = ["FD/KID/IS/precision/recall are measured in the features of Atelier's own digit classifier; "
-             "they are not comparable with Inception-based FID."]
+    # 4. Metrics: RGB models in EfficientNet-Lite0's feature space, grey (digit) models in the classifier's.
+    if cfg.channels == 3:
+        metrics = evaluate_rgb_images(fake, real).to_dict()
+        notes = [LITE0_NOTE]
+    else:
+        metrics = evaluate_images(fake, real, load_classifier(classifier)).to_dict()
+        notes = ["FD/KID/IS/precision/recall are measured in the features of Atelier's own digit classifier; "
+                 "they are not comparable with Inception-based FID."]
     if hasattr(loaded, "negative_elbo"):
         metrics["neg_elbo_nats"] = float(loaded.negative_elbo(real, real_labels if cfg.num_classes else None))
         metrics[f"iwae_nll_nats_k{iwae_k}"] = float(

@@ -14,7 +14,7 @@ LOOP = ["--batch-size", "2", "--no-progress", "--no-tensorboard", "--sample-ever
 FAST = ["--set", "width=4", "--set", "num_residual=1", "--set", "image_size=32", "--set", "photo_size=48",
         "--set", "style_size=32", "--set", "num_crops=16", "--set", "backbone=random-multiscale",
         "--set", "content_layers=scale4"]
-ADAIN = ["--set", "encoder_layer=relu2_1", "--set", "style_layers=relu1_1,relu2_1", "--set", "decoder_width=0.125",
+ADAIN = ["--set", "encoder_layer=block3_expand", "--set", "style_layers=stem,block1_expand", "--set", "decoder_width=0.125",
          "--set", "image_size=32", "--set", "photo_size=48", "--set", "num_crops=16"]
 
 

@@ -7,9 +7,11 @@ from atelier.images.classifier import ClassifierConfig, DigitClassifier
 from atelier.metrics.images import (
     ImageMetrics,
     evaluate_images,
+    evaluate_rgb_images,
     frechet_distance,
     inception_score,
     kernel_inception_distance,
+    lite0_features,
     precision_recall,
 )
 
@@ -210,3 +212,122 @@ def test_evaluate_images_rejects_images_outside_minus_one_to_one():
         evaluate_images(fake, real, tiny_classifier())
     with pytest.raises(AtelierError, match="real_images has 1 images"):
         evaluate_images(real, real[:1], tiny_classifier())
+
+
+# ---------------------------------------------------------------------------------------------
+# EfficientNet-Lite0 feature space (RGB images)
+
+
+def photo_crops(name: str, n: int, seed: int, side: int = 96) -> torch.Tensor:
+    """n random side×side crops of a scikit-image photo, (n, 3, side, side) in [0, 1]."""
+    import skimage.data
+
+    photo = getattr(skimage.data, name)()  # (H, W, 3) uint8
+    rng = np.random.default_rng(seed)
+    tops = rng.integers(0, photo.shape[0] - side, n)
+    lefts = rng.integers(0, photo.shape[1] - side, n)
+    crops = np.stack([photo[t:t + side, s:s + side] for t, s in zip(tops, lefts)])
+    return torch.from_numpy(crops).permute(0, 3, 1, 2).float() / 255.0
+
+
+def test_lite0_features_are_pooled_head_features_and_deterministic():
+    from atelier.style.efficientnet import build_efficientnet_lite0, preprocess
+
+    images = photo_crops("chelsea", 5, seed=0, side=48)
+    feats = lite0_features(images, batch_size=2, size=64, device="cpu")
+    assert feats.shape == (5, 1280) and feats.dtype == np.float64
+    assert np.array_equal(feats, lite0_features(images, batch_size=2, size=64, device="cpu"))
+    np.testing.assert_allclose(feats, lite0_features(images, batch_size=5, size=64, device="cpu"), rtol=1e-5, atol=1e-6)
+    # The same numbers as the network's own pooled head (on the CPU) on the resized, preprocessed batch.
+    x = torch.nn.functional.interpolate(images, size=(64, 64), mode="bilinear", antialias=True)
+    with torch.no_grad():
+        reference = build_efficientnet_lite0().pooled(preprocess(x)).double().numpy()
+    np.testing.assert_allclose(feats, reference, rtol=1e-4, atol=1e-5)
+    # Grey images are repeated to three channels.
+    grey = images.mean(dim=1, keepdim=True)
+    np.testing.assert_allclose(lite0_features(grey, size=64), lite0_features(grey.expand(-1, 3, -1, -1), size=64),
+                               rtol=1e-5, atol=1e-6)
+
+
+def test_lite0_fd_separates_different_image_sets():
+    # Two halves of crops of one photo are close; crops of another photo, noise or flat colours are
+    # not. (At 96 px rather than 224 to stay fast; with 32 samples of 1,280 features the distance
+    # is dominated by the covariance traces, so even the halves are far from 0.)
+    gen = torch.Generator().manual_seed(0)
+    coffee = lite0_features(photo_crops("coffee", 64, seed=0), size=96)
+    others = {
+        "astronaut": photo_crops("astronaut", 32, seed=1),
+        "noise": torch.rand(32, 3, 96, 96, generator=gen),
+        "flat": torch.rand(32, 3, 1, 1, generator=gen).expand(-1, -1, 96, 96),
+    }
+    assert frechet_distance(coffee, coffee) == pytest.approx(0.0, abs=1e-6)
+    halves = frechet_distance(coffee[::2], coffee[1::2])
+    for name, images in others.items():
+        assert frechet_distance(coffee[::2], lite0_features(images, size=96)) > 2 * halves, name
+
+
+def test_evaluate_rgb_images_scores_a_set_against_itself_as_perfect():
+    images = photo_crops("rocket", 10, seed=0, side=32) * 2 - 1  # [-1, 1], as image models sample
+    metrics = evaluate_rgb_images(images, images, size=64)
+    assert isinstance(metrics, ImageMetrics)
+    assert metrics.fd == pytest.approx(0.0, abs=1e-6)
+    assert (metrics.precision, metrics.recall) == (1.0, 1.0)
+    assert 1.0 <= metrics.is_mean <= 1000.0
+
+
+def test_lite0_features_take_zero_to_one():
+    with pytest.raises(AtelierError, match=r"scaled to \[0, 1\].*pass \(x \+ 1\) / 2"):
+        lite0_features(torch.full((2, 3, 8, 8), -1.0))
+
+
+def test_frechet_distance_matches_the_symmetric_root_on_few_wide_features():
+    # 12 samples of 64 features: both covariances singular, as with Lite0's 1,280-d features on a
+    # few pictures. Reference: Tr((S_a S_b)^1/2) = Tr((S_a^1/2 S_b S_a^1/2)^1/2), each root from eigh.
+    rng = np.random.default_rng(5)
+    a, b = rng.normal(size=(12, 64)) ** 2, rng.normal(size=(12, 64))
+
+    def root(m):
+        w, v = np.linalg.eigh(m)
+        return (v * np.sqrt(np.clip(w, 0, None))) @ v.T
+
+    sa, sb = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
+    ra = root(sa)
+    expected = ((a.mean(0) - b.mean(0)) ** 2).sum() + np.trace(sa) + np.trace(sb) - 2 * np.trace(root(ra @ sb @ ra))
+    value = frechet_distance(a, b)
+    assert value == pytest.approx(expected, rel=1e-6)
+    assert value == pytest.approx(frechet_distance(b, a), rel=1e-9)
+
+
+# ---------------------------------------------------------------------------------------------
+# atelier.evaluate on RGB models
+
+
+def test_evaluate_scores_an_rgb_dcgan_in_lite0_space(tmp_path):
+    from atelier import TrainConfig, evaluate, train
+
+    rng = np.random.default_rng(0)
+    np.savez(tmp_path / "rgb.npz", images=rng.integers(0, 256, (40, 16, 16, 3), dtype=np.uint8))
+    train("dcgan-32-rgb", data=tmp_path / "rgb.npz", out=tmp_path / "run", overrides=["width=8", "z_dim=8"],
+          train_config=TrainConfig(num_steps=2, batch_size=8, log_every=1, sample_every=0, eval_every=0,
+                                   tensorboard=False, progress=False))
+    report = evaluate(tmp_path / "run" / "checkpoint.safetensors", data=tmp_path / "rgb.npz", num_samples=6)
+    assert set(report.metrics) == {"fd", "kid_mean", "kid_std", "is_mean", "is_std", "precision", "recall"}
+    assert all(np.isfinite(v) for v in report.metrics.values())
+    assert report.num_samples == 6 and any("EfficientNet-Lite0" in n for n in report.notes)
+
+
+def test_evaluate_scores_a_cyclegan_in_lite0_space(tmp_path):
+    import dataclasses
+
+    from atelier import evaluate
+    from atelier.checkpoint import save_checkpoint
+    from atelier.style.cyclegan import KIND, PRESETS, build_task
+
+    config = dataclasses.replace(PRESETS["cyclegan-tiny"], image_size=16, d_layers=1)
+    path = save_checkpoint(tmp_path / "cg.safetensors", kind=KIND, config=dataclasses.asdict(config),
+                           modules=build_task(config).modules)
+    report = evaluate(path, data="synthetic:red-blue", num_samples=4)
+    assert report.kind == "cyclegan" and report.num_samples == 8
+    assert {"a2b_fd", "b2a_fd", "a2b_precision", "b2a_kid_mean"} <= set(report.metrics)
+    assert all(np.isfinite(v) for v in report.metrics.values())
+    assert any("EfficientNet-Lite0" in n for n in report.notes)

@@ -15,7 +15,7 @@ from atelier.style.losses import adain, mean_std, tv_loss
 from atelier.training import TrainConfig, fit
 
 # AdaIN at relu2_1 (1/2 resolution) with an eighth-width decoder: a few thousand weights.
-TINY = replace(PRESETS["adain"], encoder_layer="relu2_1", style_layers=("relu1_1", "relu2_1"), decoder_width=0.125,
+TINY = replace(PRESETS["adain-vgg"], encoder_layer="relu2_1", style_layers=("relu1_1", "relu2_1"), decoder_width=0.125,
                image_size=32, photo_size=48, lr=3e-3, num_crops=64)
 YIQ_CHROMA = torch.tensor([[0.595716, -0.274453, -0.321263], [0.211456, -0.522591, 0.311135]])
 
@@ -61,12 +61,33 @@ class SpyDecoder(nn.Module):
 
 
 def test_decoder_mirrors_the_encoder():
-    convs = [m for m in Decoder(replace(PRESETS["adain"], decoder_width=1.0)).net if isinstance(m, nn.Conv2d)]
+    convs = [m for m in Decoder(PRESETS["adain-full"]).net if isinstance(m, nn.Conv2d)]
     assert [(c.in_channels, c.out_channels) for c in convs] == [
         (512, 256), (256, 256), (256, 256), (256, 256), (256, 128), (128, 128), (128, 64), (64, 64), (64, 3)]
     assert encoder_convs("relu3_1").count("M") == 2
     t = torch.rand(1, 512, 4, 5)
-    assert tuple(Decoder(PRESETS["adain"])(t).shape) == (1, 3, 32, 40)
+    assert tuple(Decoder(PRESETS["adain-vgg"])(t).shape) == (1, 3, 32, 40)
+
+
+def test_lite0_decoder_turns_the_tap_back_into_a_picture():
+    config = PRESETS["adain"]  # EfficientNet-Lite0, AdaIN at block5_expand: 240 channels at 1/8
+    convs = [m for m in Decoder(replace(config, decoder_width=1.0)).net if isinstance(m, nn.Conv2d)]
+    assert [(c.in_channels, c.out_channels) for c in convs] == [
+        (240, 128), (128, 128), (128, 64), (64, 64), (64, 32), (32, 32), (32, 3)]
+    encoder = build_encoder(config)
+    photo = torch.rand(1, 3, 40, 56)
+    t = encoder(photo, [config.encoder_layer])[config.encoder_layer]
+    assert tuple(t.shape) == (1, 240, 5, 7)
+    assert tuple(Decoder(config)(t).shape) == (1, 3, 40, 56)
+
+
+def test_lite0_training_lowers_the_loss(tmp_path):
+    config = replace(PRESETS["adain"], encoder_layer="block3_expand", style_layers=("stem", "block1_expand"),
+                     decoder_width=0.25, image_size=32, photo_size=48, lr=3e-3, num_crops=64)
+    task = build_task(config)
+    result = fit(task, _pairs(), config=_fit_config(30), out_dir=tmp_path)
+    losses = [h["loss"] for h in result.history]
+    assert losses[-1] < 0.6 * losses[0], losses
 
 
 def test_training_lowers_the_loss(encoder, tmp_path):
@@ -205,8 +226,11 @@ def test_bad_arguments_are_named(model, kwargs, message):
     "changes, message",
     [
         ({"backbone": "random-multiscale"}, "unknown AdaIN backbone 'random-multiscale'"),
-        ({"encoder_layer": "relu4_2"}, "unknown encoder layer 'relu4_2'"),
-        ({"style_layers": ("relu5_1",)}, "at or below encoder_layer relu4_1"),
+        ({"encoder_layer": "relu4_2"}, "unknown encoder layer of efficientnet-lite0 'relu4_2'; choose one of: "
+                                       "block3_expand, block5_expand, block8_expand"),
+        ({"backbone": "random-vgg19", "encoder_layer": "relu4_1", "style_layers": ("relu5_1",)},
+         "at or below encoder_layer relu4_1"),
+        ({"style_layers": ("block8",)}, "need efficientnet-lite0 layers at or below encoder_layer block5_expand"),
         ({"decoder_width": 0.0}, "decoder_width=0.0"),
         ({"identity_weight": -1.0}, "identity_weight=-1.0"),
         ({"tv_weight": -0.5}, "tv_weight=-0.5"),

@@ -158,12 +158,12 @@ def test_missing_weights_file_is_named():
 
 
 def test_unknown_backbone_lists_the_choices():
-    with pytest.raises(AtelierError, match="unknown backbone 'vgg16'; choose one of: random-multiscale, random-vgg19, vgg19"):
+    with pytest.raises(AtelierError, match="unknown backbone .vgg16.; choose one of: efficientnet-lite0, random-multiscale, random-vgg19, vgg19"):
         build_backbone("vgg16")
 
 
 def test_random_backbones_refuse_weights(tmp_path):
-    with pytest.raises(AtelierError, match="random weights"):
+    with pytest.raises(AtelierError, match="loads no VGG weights"):
         build_backbone("random-vgg19", weights=tmp_path / "x.pth")
 
 

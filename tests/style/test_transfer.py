@@ -17,7 +17,7 @@ from atelier.style.transfer import stylize
 
 FAST = replace(feedforward.PRESETS["fast"], styles=("a", "b"), width=4, num_residual=1, backbone="random-multiscale",
                content_layers=None)
-ADAIN = replace(adain.PRESETS["adain"], encoder_layer="relu2_1", style_layers=("relu1_1", "relu2_1"),
+ADAIN = replace(adain.PRESETS["adain-vgg"], encoder_layer="relu2_1", style_layers=("relu1_1", "relu2_1"),
                 decoder_width=0.125)
 
 

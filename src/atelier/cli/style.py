@@ -32,7 +32,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--model", default=None, help="fast/adain: a shipped model or checkpoint "
                                                   "(default: fast-paintings / adain-decoder)")
-    p.add_argument("--backbone", default=None, help="gatys: random-vgg19 (default), random-multiscale or vgg19")
+    p.add_argument("--backbone", default=None, help="gatys: efficientnet-lite0 (default, ImageNet-trained), random-vgg19, "
+                                                        "random-multiscale or vgg19")
     p.add_argument("--vgg-weights", default=None, metavar="PATH", help="gatys with --backbone vgg19: ImageNet weights")
     p.add_argument("--preset", default="default", help="gatys: default, fast, quality or adam (default: default)")
     p.add_argument("--num-steps", type=int, default=None, help="gatys: optimisation steps per scale")
@@ -49,7 +50,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                         "adain: training styles, folders allowed (default: the preset's)")
     p.add_argument("--method", default="fast", help="fast or adain (default: fast)")
     p.add_argument("--data", default="photos", help="content photos: a folder or files (default: the bundled photos)")
-    p.add_argument("--preset", default=None, help="fast, fast-cin, fast-small / adain, adain-full, adain-relu3")
+    p.add_argument("--preset", default=None, help="fast, fast-cin, fast-small, fast-vgg / adain, adain-vgg, adain-full, "
+                                                        "adain-relu3")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="change a field of the preset's config, e.g. --set style_weight=20")
     p.add_argument("--out", default=None, help="run folder (default: runs/METHOD-style)")

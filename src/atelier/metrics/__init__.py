@@ -1,1 +1,1 @@
-"""Sample-quality metrics: ``images`` (digit-classifier feature space)."""
+"""Sample-quality metrics: ``images`` (digit-classifier or EfficientNet-Lite0 feature space)."""

@@ -48,13 +48,26 @@ from atelier.style.data import (
     load_photos,
     resize_long_side,
 )
+from atelier.style import efficientnet as effnet
 from atelier.style.features import VGG19_CFG, FeatureNet, build_backbone, vgg19_layer_names
 from atelier.style.losses import adain, content_loss, energy, match_histograms, mean_std, mean_std_loss, tv_loss
 
 KIND = "adain"
 DEFAULT_DATA = BUILTIN_CONTENT  # content photos; the styles are named in the config
-ENCODER_BACKBONES = ("random-vgg19", "vgg19")  # VGG-shaped: the decoder mirrors their layers
-ENCODER_LAYERS = ("relu2_1", "relu3_1", "relu4_1", "relu5_1")
+ENCODER_BACKBONES = ("efficientnet-lite0", "random-vgg19", "vgg19")
+ENCODER_LAYERS = ("relu2_1", "relu3_1", "relu4_1", "relu5_1")  # VGG: the decoder mirrors the layers up to one
+# EfficientNet-Lite0: the expanded activations that open a stage, at 1/4, 1/8 and 1/16 of the side.
+LITE0_ENCODER_LAYERS = ("block3_expand", "block5_expand", "block8_expand")
+
+
+def layer_order(backbone: str) -> tuple[str, ...]:
+    """The layers of an encoder backbone in forward order (no network is built)."""
+    return effnet.tap_names() if backbone == "efficientnet-lite0" else vgg19_layer_names()
+
+
+def encoder_layers(backbone: str) -> tuple[str, ...]:
+    """The layers AdaIN may happen at for ``backbone``."""
+    return LITE0_ENCODER_LAYERS if backbone == "efficientnet-lite0" else ENCODER_LAYERS
 
 # ---------------------------------------------------------------------------------------------
 # The decoder
@@ -84,6 +97,30 @@ def encoder_convs(layer: str) -> list[tuple[int, int] | str]:
     return out
 
 
+def lite0_decoder_plan(layer: str) -> list[tuple[int, int] | str]:
+    """An encoder-shaped plan for EfficientNet-Lite0 up to ``layer``, for :class:`Decoder` to mirror.
+
+    Lite0's own layers (depthwise, expanded 6x) are no model for a decoder, so the plan is a
+    VGG-like pyramid with Lite0's downsampling: two 3x3 convolutions per level, 32 channels at
+    full size and twice as many at each halving, and the tap's channels at the bottom. Mirrored,
+    for ``block5_expand`` (240 channels at 1/8): 240→128, ×2, 128→128, 128→64, ×2, 64→64, 64→32,
+    ×2, 32→32, 32→3 (times ``decoder_width`` inside).
+
+    >>> lite0_decoder_plan("block3_expand")
+    [(3, 32), (32, 32), 'M', (32, 64), (64, 64), 'M', (64, 144)]
+    """
+    if layer not in LITE0_ENCODER_LAYERS:
+        raise choose_one("encoder layer", layer, LITE0_ENCODER_LAYERS)
+    channels, factor = effnet.tap_geometry(layer)
+    plan: list[tuple[int, int] | str] = [(3, 32)]
+    width = 32
+    for _ in range(factor.bit_length() - 1):  # one level per halving
+        plan += [(width, width), "M", (width, 2 * width)]
+        width *= 2
+    plan[-1] = (width // 2, channels)  # the bottom conv gives the tap's channels
+    return plan
+
+
 class Decoder(nn.Module):
     """The encoder mirrored (Huang & Belongie 2017, section 6): t (B, C_l, H/2^p, W/2^p) → (B, 3, H, W).
 
@@ -96,7 +133,8 @@ class Decoder(nn.Module):
 
     def __init__(self, config: AdaINConfig) -> None:
         super().__init__()
-        convs = encoder_convs(config.encoder_layer)
+        convs = encoder_convs(config.encoder_layer) if config.backbone != "efficientnet-lite0" \
+            else lite0_decoder_plan(config.encoder_layer)
         inner = lambda c: c if c == 3 else max(4, round(c * config.decoder_width))  # noqa: E731
         layers: list[nn.Module] = []
         for i, item in enumerate(reversed(convs)):
@@ -126,11 +164,13 @@ class AdaINConfig:
 
     KIND = KIND  # not a field: how :func:`atelier.api.train` finds the family of a config object
 
-    backbone: str = "random-vgg19"  # the encoder: random-vgg19 (no download) or vgg19
+    backbone: str = "efficientnet-lite0"  # the encoder: efficientnet-lite0, random-vgg19 or vgg19
     backbone_seed: int = 0
-    encoder_layer: str = "relu4_1"  # AdaIN happens here (Huang & Belongie: relu4_1)
-    style_layers: tuple[str, ...] = ("relu1_1", "relu2_1", "relu3_1", "relu4_1")  # mean/std loss
-    decoder_width: float = 0.5  # inner widths relative to VGG's; 1.0 is the paper's (3.5 M parameters)
+    # AdaIN happens here (Huang & Belongie: relu4_1 of VGG-19); for Lite0 the expanded
+    # activation opening stage 4, 240 channels at 1/8 of the side.
+    encoder_layer: str = "block5_expand"
+    style_layers: tuple[str, ...] = ("stem", "block1_expand", "block3_expand", "block5_expand")  # mean/std loss
+    decoder_width: float = 1.0  # inner widths relative to the plan's; VGG's paper decoder is 1.0 (3.5 M parameters)
     style_weight: float = 1.0  # lambda of eq. 11, on terms divided by their targets' energy
     # Pixel reconstruction g(f(x)) = x of the photo and the painting (Park & Lee 2019's identity
     # loss). A random encoder is blind to some patterns; without this term the decoder filled
@@ -152,13 +192,14 @@ class AdaINConfig:
         object.__setattr__(self, "styles", tuple(self.styles))
         if self.backbone not in ENCODER_BACKBONES:
             raise choose_one("AdaIN backbone", self.backbone, ENCODER_BACKBONES)
-        if self.encoder_layer not in ENCODER_LAYERS:
-            raise choose_one("encoder layer", self.encoder_layer, ENCODER_LAYERS)
-        names = vgg19_layer_names()
+        if self.encoder_layer not in encoder_layers(self.backbone):
+            raise choose_one(f"encoder layer of {self.backbone}", self.encoder_layer, encoder_layers(self.backbone))
+        names = layer_order(self.backbone)
         late = [l for l in self.style_layers if l not in names or names.index(l) > names.index(self.encoder_layer)]
         if not self.style_layers or late:
             raise AtelierError(
-                f"style_layers {self.style_layers}: need VGG layers at or below encoder_layer {self.encoder_layer}"
+                f"style_layers {self.style_layers}: need {self.backbone} layers at or below encoder_layer "
+                f"{self.encoder_layer}"
             )
         if not self.styles:
             raise AtelierError("styles is empty; give painting names, image files or folders to train on")
@@ -175,15 +216,20 @@ class AdaINConfig:
             raise AtelierError(f"image_size={self.image_size}; must be >= 32 and <= photo_size={self.photo_size}")
 
 
+_VGG = dict(backbone="random-vgg19", encoder_layer="relu4_1", style_layers=("relu1_1", "relu2_1", "relu3_1", "relu4_1"))
+
 PRESETS: dict[str, AdaINConfig] = {
-    # The paper's layout with a half-width decoder (0.9 M parameters, 3.5 MB), trained on the
-    # bundled paintings and textures.
+    # The ImageNet-trained EfficientNet-Lite0 as the encoder, AdaIN at block5_expand (1/8), a
+    # VGG-like decoder (0.6 M parameters), trained on the bundled paintings and textures.
     "adain": AdaINConfig(),
+    # The paper's layout on the random VGG-19 with a half-width decoder (0.9 M parameters).
+    "adain-vgg": AdaINConfig(**_VGG, decoder_width=0.5),
     # The paper's full-width decoder (3.5 M parameters).
-    "adain-full": AdaINConfig(decoder_width=1.0),
+    "adain-full": AdaINConfig(**_VGG, decoder_width=1.0),
     # AdaIN at relu3_1: a shallower encoder keeps more of the photo and trains in a fraction of
     # the time, at the cost of smaller-scale, less painterly strokes.
-    "adain-relu3": AdaINConfig(encoder_layer="relu3_1", style_layers=("relu1_1", "relu2_1", "relu3_1")),
+    "adain-relu3": AdaINConfig(**{**_VGG, "encoder_layer": "relu3_1", "style_layers": ("relu1_1", "relu2_1", "relu3_1")},
+                               decoder_width=0.5),
 }
 
 
@@ -240,7 +286,7 @@ class AdaINTask:
             f_s = self.encoder(style, {*cfg.style_layers, cfg.encoder_layer})  # {layer: (B, C_i, h_i, w_i)}
             t = adain(f_c, f_s[cfg.encoder_layer])
         out = self.decoder(t)  # (B, 3, S, S)
-        feats = self.encoder(out, cfg.style_layers)
+        feats = self.encoder(out, {*cfg.style_layers, cfg.encoder_layer})
         l_c = content_loss({cfg.encoder_layer: feats[cfg.encoder_layer]}, {cfg.encoder_layer: t}) / energy(t)
         l_s = torch.tensor(0.0, device=out.device)
         for layer in cfg.style_layers:

@@ -2,9 +2,11 @@
 
 Everything here works offline:
 
-* photos (``"photos"``, the default training content): natural photographs that ship with
-  scikit-image and scikit-learn — astronaut, coffee, chelsea, rocket, camera (grey), the left
-  view of stereo_motorcycle, and scikit-learn's china and flower;
+* photos (``"photos"``, the default training content): every natural photograph that ships
+  with scikit-image and scikit-learn — astronaut, coffee, chelsea, rocket, camera, clock, coins
+  and moon (grey), the left view of stereo_motorcycle, scikit-learn's china and flower — and
+  ``faces``, a mosaic of the 200 faces of scikit-image's LFW subset (grey, 25 px each, shown at
+  50 px);
 * paintings: three public-domain paintings in ``atelier/style/paintings`` (see its README),
   usable by name wherever a style image is taken: ``starry_night``, ``the_scream``, ``shipwreck``;
 * textures: scikit-image's brick, grass, gravel (grey) and two colourful microscope and
@@ -14,7 +16,7 @@ Images are float tensors ``(1, 3, H, W)`` in ``[0, 1]``.
 
 >>> photos = load_photos("photos", short_side=64)
 >>> len(photos), tuple(photos[0].shape)
-(8, (3, 64, 64))
+(12, (3, 64, 64))
 >>> crops = RandomCrops(photos, size=32, length=100, seed=0)
 >>> tuple(crops.get_batch(torch.tensor([0, 1])).shape)
 (2, 3, 32, 32)
@@ -38,8 +40,11 @@ from atelier.imageio import DEFAULT_MAX_PIXELS, READ_EXTENSIONS, read_image
 
 PAINTINGS_DIR = Path(__file__).resolve().parent / "paintings"
 PAINTINGS = ("starry_night", "the_scream", "shipwreck")
-PHOTOS = ("astronaut", "coffee", "chelsea", "rocket", "camera", "motorcycle", "china", "flower")
+PHOTOS = ("astronaut", "coffee", "chelsea", "rocket", "camera", "motorcycle", "china", "flower", "clock", "coins",
+          "moon", "faces")
 TEXTURES = ("brick", "grass", "gravel", "immunohistochemistry", "hubble_deep_field")
+# Photos no shipped style model trains on: the benchmarks and the picture table use them.
+HELD_OUT_PHOTOS = ("chelsea", "coffee", "rocket", "motorcycle")
 BUILTIN_CONTENT = "photos"  # the name of the bundled photo set, as a --data value
 
 
@@ -69,7 +74,8 @@ def resize_long_side(img: Tensor, long_side: int) -> Tensor:
     size = (max(1, round(h * scale)), max(1, round(w * scale)))
     if size == (h, w):
         return img
-    return F.interpolate(img, size=size, mode="bilinear", align_corners=False, antialias=size[0] < h)
+    # Antialiased resampling can overshoot [0, 1] by a few ulps; pictures must stay in range.
+    return F.interpolate(img, size=size, mode="bilinear", align_corners=False, antialias=size[0] < h).clamp(0, 1)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -96,6 +102,12 @@ def builtin_image(name: str) -> Image.Image:
         from sklearn.datasets import load_sample_image
 
         return Image.fromarray(load_sample_image(f"{name}.jpg")).convert("RGB")
+    if name == "faces":  # 200 faces of 25 x 25 px in a 10 x 20 mosaic, each shown at 50 px
+        import skimage.data
+
+        faces = (np.asarray(skimage.data.lfw_subset()) * 255).round().astype(np.uint8)  # (200, 25, 25)
+        mosaic = faces.reshape(10, 20, 25, 25).transpose(0, 2, 1, 3).reshape(250, 500)
+        return Image.fromarray(mosaic).resize((1000, 500), Image.Resampling.BICUBIC).convert("RGB")
     if name in PHOTOS or name in TEXTURES:
         import skimage.data
 

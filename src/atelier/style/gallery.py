@@ -16,7 +16,7 @@ from torch import Tensor
 
 from atelier.errors import AtelierError
 from atelier.gallery import Section, figure, table
-from atelier.style.data import PAINTINGS, load_image, resize_long_side, to_image
+from atelier.style.data import HELD_OUT_PHOTOS, PAINTINGS, load_image, resize_long_side, to_image
 
 FAST_MODEL = "fast-paintings"
 ADAIN_MODEL = "adain-decoder"
@@ -115,13 +115,14 @@ def style_section(out: Path, quick: bool) -> Section:
 # ---------------------------------------------------------------------------------------------
 
 
-def picture_table(out: Path, *, photos: tuple[str, ...] = ("astronaut", "coffee", "chelsea"),
-                  paintings: dict[str, str] | None = None, size: int = 192, gatys_steps: int = 60) -> Path:
+def picture_table(out: Path, *, photos: tuple[str, ...] = HELD_OUT_PHOTOS,
+                  paintings: dict[str, str] | None = None, size: int = 192) -> Path:
     """A table of pictures: for each method a block whose rows are ``photos`` and whose columns are
     the paintings (name → file or bundled name), the photos and paintings themselves on top.
 
-    Gatys uses its ``fast`` preset with ``gatys_steps`` steps at ``size``; the fast model leaves
-    the columns of paintings it was not trained on blank.
+    Every photo is one the shipped models never trained on. Gatys uses its ``default`` preset
+    ending at ``size``; the fast model leaves the columns of paintings it was not trained on
+    blank; AdaIN columns marked "unseen" hold paintings its decoder never saw in training.
     """
     from PIL import ImageDraw
 
@@ -148,7 +149,12 @@ def picture_table(out: Path, *, photos: tuple[str, ...] = ("astronaut", "coffee"
         put(resize_long_side(load_image(source), size), j + 1, y)
     y += cell
     for block in blocks[1:]:
-        draw.text((2, y + 2), block, fill="black")
+        label = block
+        if block == ADAIN_MODEL:
+            seen = set(ada.config.styles)
+            unseen = [n for n in paintings if n not in seen]
+            label += f" (never trained on: {', '.join(unseen)})" if unseen else ""
+        draw.text((2, y + 2), label, fill="black")
         y += label_h
         for photo in photos:
             put(pics[photo], 0, y)
@@ -156,8 +162,7 @@ def picture_table(out: Path, *, photos: tuple[str, ...] = ("astronaut", "coffee"
             for j, (name, source) in enumerate(paintings.items()):
                 with torch.no_grad():
                     if block == "gatys":
-                        out_t = stylize(pics[photo], [source], method="gatys", preset="fast", size=size,
-                                        num_steps=gatys_steps).tensor
+                        out_t = stylize(pics[photo], [source], method="gatys", size=size).tensor
                     elif block == FAST_MODEL:
                         if name not in fast.style_names:
                             continue
@@ -171,18 +176,62 @@ def picture_table(out: Path, *, photos: tuple[str, ...] = ("astronaut", "coffee"
     return out
 
 
+def backbone_comparison(out: Path, *, photo: str = "chelsea", painting: str = "starry_night",
+                        size: int = 256) -> Path:
+    """Gatys (``default`` preset, ``size`` px) through each backbone, side by side with the photo,
+    each labelled with its seconds and its style distance in the random multi-scale network."""
+    import time
+
+    from PIL import ImageDraw
+
+    from atelier.metrics.style import style_distance
+    from atelier.style.features import build_backbone
+    from atelier.style.gatys import GATYS_PRESETS, stylize_gatys
+    from atelier.style.transfer import _gatys_config
+
+    judge = build_backbone("random-multiscale")
+    content = resize_long_side(load_image(photo), size)
+    style = load_image(painting)
+    config = _gatys_config(GATYS_PRESETS["default"], size, None)
+    pictures, labels = [content], [f"{photo} (style {style_distance(content, style, backbone=judge):.2f})"]
+    for name, smoothing in [("efficientnet-lite0", "none"), ("efficientnet-lite0", "softmax"),
+                            ("random-vgg19", None), ("random-multiscale", None)]:
+        net = build_backbone(name, smoothing=smoothing)
+        start = time.perf_counter()
+        picture, _ = stylize_gatys(content, [style], config=config, backbone=net, progress=False)
+        seconds = time.perf_counter() - start
+        pictures.append(picture)
+        labels.append(f"{name.removeprefix('efficientnet-')}{'+softmax' if smoothing == 'softmax' else ''}: {seconds:.0f} s, "
+                      f"style {style_distance(picture, style, backbone=judge):.2f}")
+    image = strip(pictures)
+    canvas = Image.new("RGB", (image.width, image.height + 16), "white")
+    canvas.paste(image, (0, 16))
+    draw = ImageDraw.Draw(canvas)
+    x = 0
+    for picture, label in zip(pictures, labels):
+        draw.text((x + 2, 2), label, fill="black")
+        x += picture.shape[-1] + GAP
+    out.parent.mkdir(parents=True, exist_ok=True)
+    canvas.save(out)
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     import argparse
 
     parser = argparse.ArgumentParser(prog="python -m atelier.style.gallery", description=__doc__)
-    parser.add_argument("--table", required=True, help="where to write the picture table (.png)")
+    parser.add_argument("--table", default=None, help="where to write the picture table (.png or .jpg)")
+    parser.add_argument("--backbones", default=None, help="where to write the Gatys backbone comparison")
     parser.add_argument("--paintings", default="../shared/data/styles",
                         help="a folder of full-size paintings named like the bundled ones (used when present)")
     parser.add_argument("--size", type=int, default=192)
     args = parser.parse_args(argv)
     folder = Path(args.paintings)
     paintings = {n: str(folder / f"{n}.jpg") if (folder / f"{n}.jpg").is_file() else n for n in PAINTINGS}
-    print(f"wrote {picture_table(Path(args.table), paintings=paintings, size=args.size)}")
+    if args.backbones:
+        print(f"wrote {backbone_comparison(Path(args.backbones))}")
+    if args.table:
+        print(f"wrote {picture_table(Path(args.table), paintings=paintings, size=args.size)}")
     return 0
 
 

@@ -16,7 +16,7 @@ import argparse
 import json
 import sys
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -25,12 +25,13 @@ import torch
 from atelier import zoo
 from atelier.checkpoint import load_checkpoint, save_checkpoint
 from atelier.errors import AtelierError, choose_one
-from atelier.style.data import PAINTINGS, PHOTOS, load_image, resize_long_side
+from atelier.style.data import HELD_OUT_PHOTOS, PAINTINGS, PHOTOS, TEXTURES, load_image, resize_long_side
+from atelier.style.efficientnet import CREDIT
 from atelier.training import TrainConfig
 
 MAX_BYTES = 10_000_000  # each shipped style model stays under 10 MB
-HELD_OUT = "chelsea"  # the photo no shipped style model trains on
-TRAIN_PHOTOS = tuple(p for p in PHOTOS if p != HELD_OUT)
+HELD_OUT = "chelsea"  # the photo the manifest's metrics are measured on
+TRAIN_PHOTOS = tuple(p for p in PHOTOS if p not in HELD_OUT_PHOTOS)
 MEASURE_SIZE = 256  # long side of the pictures the metrics are measured on, px
 MEASURE_BACKBONES = ("random-vgg19", "random-multiscale")
 
@@ -48,28 +49,23 @@ class StyleRecipe:
 
 
 RECIPES: dict[str, StyleRecipe] = {
-    # Two bundled paintings in one half-width network (conditional instance norm), 96 px crops.
-    # Means and covariances as separate style terms, and a 10x learning rate for the CIN scales
-    # and shifts: with Gram matrices and one learning rate the network painted both paintings
-    # alike, as a tint with blobs (docs/style.md, "Train your own"). 10,000 steps: at 1,500, 3,000
-    # and 6,000 the strokes were faint bands over the photo; the held-out style distance went
-    # 0.500 → 0.465 → 0.501 → 0.212 in the random VGG-19 (photo 0.508) and 0.749 → 0.735 → 0.634
-    # → 0.372 in the random multi-scale network (photo 0.752).
+    # The three bundled paintings in one half-width network (conditional instance norm), mixable,
+    # with EfficientNet-Lite0 as the loss network; 128 px crops of the bundled photos but the
+    # four held out. Half width, as the model it replaces (0.23 s per 512 px picture on 2 cores):
+    # the full width has about four times the arithmetic.
     "fast-paintings": StyleRecipe(
-        "fast", "fast-cin", "fast style transfer: starry_night and the_scream in one network (CIN), mixable",
-        num_steps=10000, overrides=("styles=starry_night,the_scream", "width=16", "image_size=96",
-                                   "style_statistics=mean_cov", "norm_lr_scale=10"), keep="net"),
-    # The AdaIN decoder for any painting, trained on the bundled paintings and textures. AdaIN at
-    # relu3_1: in a CPU budget of minutes a relu4_1 decoder was still drawing grey blurs. With the
-    # identity loss (identity_weight=10, the preset's default) the decoder keeps the photo's
-    # detail and loses most of the horizontal streaks the feature losses alone left; at 3,000
-    # steps style distance 0.031 and content distance 0.61, against 0.039 and 0.64 without it.
-    # Continued to 6,000 steps it drew a grid of vertical lines over every picture (style 0.032,
-    # content 0.58), so the recipe stays at 3,000. A total-variation term (tv_weight=10) took most
-    # of the remaining grid away: style 0.024, content 0.64.
+        "fast", "fast-cin", "fast style transfer: starry_night, the_scream and shipwreck in one network (CIN), "
+        "mixable; EfficientNet-Lite0 loss network", num_steps=3000, batch_size=4,
+        overrides=("width=16", "image_size=128"), keep="net"),
+    # The AdaIN decoder for any painting: EfficientNet-Lite0 encoder (AdaIN at block5_expand),
+    # with the identity and TV terms. It trains on starry_night and the textures only, so that
+    # the_scream and shipwreck are paintings it never saw: what it does to them is what it does
+    # to a user's painting.
     "adain-decoder": StyleRecipe(
-        "adain", "adain-relu3", "AdaIN decoder (relu3_1, half width): any painting; trained on bundled paintings "
-        "and textures", num_steps=3000, overrides=("image_size=96", "lr=0.001", "tv_weight=10"), keep="decoder"),
+        "adain", "adain", "AdaIN decoder (EfficientNet-Lite0 encoder, block5_expand): any painting; trained on "
+        "starry_night and the bundled textures", num_steps=3500, batch_size=4,
+        overrides=("decoder_width=0.5", "image_size=128", "lr=0.0005", "tv_weight=10",
+                   "styles=" + ",".join(("starry_night", *TEXTURES))), keep="decoder"),
 }
 
 
@@ -102,28 +98,41 @@ def measure(model: Any, method: str, *, photo: str = HELD_OUT) -> dict[str, floa
 
 
 def run_recipe(name: str, recipe: StyleRecipe, runs: Path, *, num_steps: int | None = None,
-               resume: bool = False) -> dict[str, Any]:
+               resume: bool = False, device: str = "cpu", extra: tuple[str, ...] = (),
+               zoo_dir: Path | None = None, ship_only: bool = False, train_seconds: float | None = None
+               ) -> dict[str, Any]:
     """Train ``recipe``, ship its inference module as ``zoo/NAME.safetensors`` and return its entry.
 
     With ``resume`` the run in ``runs/NAME`` continues to the recipe's steps; the recorded training
-    time adds this run's to the one the manifest holds.
+    time adds this run's to the one the manifest holds. ``extra`` overrides are applied after the
+    recipe's (a variant to compare; they are recorded). ``zoo_dir`` (default: the package's zoo)
+    is where the model file goes. ``ship_only`` skips training and ships the run's last
+    checkpoint as it is (a run stopped by a time limit; ``train_seconds`` says how long it ran).
     """
     from atelier.api import load
     from atelier.style.training import train_style
 
     # 1. Train.
     steps = num_steps or recipe.num_steps
-    config = TrainConfig(num_steps=steps, batch_size=recipe.batch_size, seed=recipe.seed,
+    config = TrainConfig(num_steps=steps, batch_size=recipe.batch_size, seed=recipe.seed, device=device,
                          sample_every=max(steps // 4, 1), eval_every=0, checkpoint_every=200, tensorboard=False)
+    recipe = replace(recipe, overrides=recipe.overrides + tuple(extra))
     start = time.perf_counter()
-    result = train_style(recipe.method, data=list(TRAIN_PHOTOS), out=runs / name, preset=recipe.preset,
-                         overrides=recipe.overrides, train_config=config, resume=resume)
-    seconds = time.perf_counter() - start
+    if ship_only:
+        checkpoint = runs / name / "checkpoint.safetensors"
+        if not checkpoint.is_file():
+            raise AtelierError(f"--ship-only: {checkpoint} does not exist; train the recipe first")
+    else:
+        checkpoint = train_style(recipe.method, data=list(TRAIN_PHOTOS), out=runs / name, preset=recipe.preset,
+                                 overrides=recipe.overrides, train_config=config, resume=resume).checkpoint
+    seconds = train_seconds if ship_only and train_seconds is not None else time.perf_counter() - start
     if resume and name in zoo.read_manifest():
         seconds += zoo.read_manifest()[name].recipe.get("train_seconds", 0.0)
     # 2. Keep what inference needs.
-    full = load_checkpoint(result.checkpoint)
-    path = zoo.ZOO_DIR / f"{name}.safetensors"
+    full = load_checkpoint(checkpoint)
+    steps = full.step
+    path = (zoo_dir or zoo.ZOO_DIR) / f"{name}.safetensors"
+    path.parent.mkdir(parents=True, exist_ok=True)
     save_checkpoint(path, kind=full.kind, config=full.config, modules={recipe.keep: _State(full.module_state(recipe.keep))},
                     step=full.step, extra={k: full.meta[k] for k in ("data_fingerprint", "train_config", "provenance", "history")})
     if path.stat().st_size > MAX_BYTES:
@@ -131,11 +140,15 @@ def run_recipe(name: str, recipe: StyleRecipe, runs: Path, *, num_steps: int | N
     # 3. Measure on the held-out photo.
     model = load(path)
     metrics = measure(model, recipe.method)
+    backbone = full.config.get("backbone")
     return {
         "file": path.name, "kind": full.kind, "description": recipe.description,
-        "recipe": {**asdict(recipe), "num_steps": steps, "data": f"bundled photos except {HELD_OUT}",
-                   "command": f"python -m atelier.style.recipes {name}", "train_seconds": round(seconds, 1),
-                   "machine": f"{torch.get_num_threads()} threads, torch {torch.__version__}"},
+        **({"feature_network": CREDIT} if backbone == "efficientnet-lite0" else {}),
+        "recipe": {**asdict(recipe), "num_steps": steps, "data": f"bundled photos except {', '.join(HELD_OUT_PHOTOS)}",
+                   "command": f"python -m atelier.style.recipes {name} --device {device}"
+                   + "".join(f" --set {o}" for o in extra), "train_seconds": round(seconds, 1),
+                   "machine": (torch.cuda.get_device_name() if device.startswith("cuda") else
+                               f"{torch.get_num_threads()} CPU threads") + f", torch {torch.__version__}"},
         "metrics": {**metrics, "measured_on": f"{HELD_OUT} (held out), {MEASURE_SIZE} px, each bundled painting"
                     + (", palette matched" if getattr(model.config, "match_palette", False) else "")},
     }
@@ -160,13 +173,27 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", default="runs/zoo", help="where the full training runs go")
     parser.add_argument("--num-steps", type=int, default=None, help="override the steps (for a quick check)")
     parser.add_argument("--resume", action="store_true", help="continue the runs in --runs to the recipe's steps")
+    parser.add_argument("--device", default="cpu", help="cpu, cuda or auto (the recipe is the same on each)")
+    parser.add_argument("--set", dest="extra", action="append", default=[], metavar="KEY=VALUE",
+                        help="an override on top of the recipe's, to try a variant (recorded in its entry)")
+    parser.add_argument("--ship-only", action="store_true",
+                        help="do not train: ship the last checkpoint in --runs as it is (a run cut short)")
+    parser.add_argument("--train-seconds", type=float, default=None, help="with --ship-only: how long it trained")
+    parser.add_argument("--zoo-dir", default=None, metavar="DIR",
+                        help="write the model and its entry (entry-NAME.json) here instead of the package's zoo")
     args = parser.parse_args(argv)
     try:
         for name in args.names or list(RECIPES):
             if name not in RECIPES:
                 raise choose_one("style recipe", name, RECIPES)
-            entry = run_recipe(name, RECIPES[name], Path(args.runs), num_steps=args.num_steps, resume=args.resume)
-            record_entry(name, entry, zoo.ZOO_DIR / entry["file"])
+            zoo_dir = Path(args.zoo_dir) if args.zoo_dir else None
+            entry = run_recipe(name, RECIPES[name], Path(args.runs), num_steps=args.num_steps, resume=args.resume,
+                               device=args.device, extra=tuple(args.extra), zoo_dir=zoo_dir,
+                               ship_only=args.ship_only, train_seconds=args.train_seconds)
+            if zoo_dir is None:
+                record_entry(name, entry, zoo.ZOO_DIR / entry["file"])
+            else:
+                (zoo_dir / f"entry-{name}.json").write_text(json.dumps(entry, indent=2) + "\n")
             print(f"{name}: {json.dumps(entry['metrics'])}")
     except AtelierError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -28,6 +28,7 @@ class ZooEntry:
     description: str
     recipe: dict[str, Any]
     metrics: dict[str, Any]
+    feature_network: str | None = None  # the pretrained network a model was trained through, credited
 
     @property
     def path(self) -> Path:
