@@ -68,6 +68,23 @@ def test_training_lowers_the_loss(tmp_path, statistics):
         torch.testing.assert_close(module, task.net.state_dict()[name])
 
 
+def test_loss_jitter_shows_the_loss_network_the_same_crop_of_photo_and_output(tmp_path):
+    config = replace(TINY, loss_jitter=4)
+    task = build_task(config, styles=[_blobs([1.0, 0.3, 0.0])])
+    photo, output = torch.rand(2, 1, 3, 32, 32, generator=torch.Generator().manual_seed(3))
+    k = torch.zeros(1, dtype=torch.long)
+    shifted = task.losses(photo, output, k, (1, 2))
+    cropped = task.losses(photo[..., 1:30, 2:31], output[..., 1:30, 2:31], k)  # 32 - 4 + 1 = 29 px
+    for term in ("content", "style"):
+        torch.testing.assert_close(shifted[term], cropped[term])
+    assert not torch.allclose(shifted["style"], task.losses(photo, output, k)["style"])
+    torch.testing.assert_close(shifted["tv"], task.losses(photo, output, k)["tv"])  # TV: the whole output
+    result = fit(task, RandomCrops(_photos(), size=32, length=16), out_dir=tmp_path,
+                 config=TrainConfig(num_steps=3, batch_size=2, sample_every=0, eval_every=0, checkpoint_every=0,
+                                    tensorboard=False, progress=False))
+    assert result.history and all(np.isfinite(h["loss"]) for h in result.history)
+
+
 def test_style_statistics_are_the_gram_per_tile_and_its_two_parts():
     feat = torch.randn(2, 5, 8, 6)
     (g,) = style_statistics(feat, "gram", tiles=2)  # (B, 4, C, C): tiles in row-major order
@@ -222,6 +239,7 @@ def test_bad_arguments_are_named(kwargs, message):
         ({"backbone": "resnet"}, "unknown backbone 'resnet'"),
         ({"style_statistics": "moments"}, "unknown style statistics 'moments'"),
         ({"norm_lr_scale": 0.0}, "norm_lr_scale=0.0"),
+        ({"loss_jitter": 64}, "loss_jitter=64; must be >= 0 and < image_size / 2"),
     ],
 )
 def test_bad_configs_are_named(changes, message):

@@ -47,6 +47,7 @@ from atelier.style.features import BACKBONES, DEFAULT_BACKBONE, FeatureNet, buil
 from atelier.style.losses import energy, gram_matrix, tv_loss
 
 KIND = "fast_style"
+EDGE_MARGIN = 8  # px of repeated border around the picture inside TransformerNet, cropped afterwards
 STYLE_STATISTICS = ("gram", "mean_cov")
 DEFAULT_DATA = BUILTIN_CONTENT  # the bundled photos
 
@@ -131,8 +132,10 @@ class TransformerNet(nn.Module):
     "Training"). The change is added, not applied in logit space: a sigmoid there starved the
     white and black parts of the photo of gradient and saturated the rest into rainbow bands.
 
-    Sides that are not multiples of 4 are reflection-padded on the way in and cropped on the
-    way out, so any picture of at least 8×8 px comes back at its own size.
+    The picture is padded by repeating its border, ``EDGE_MARGIN`` px on each side (more on the
+    bottom and right up to a multiple of 4), and the margin is cropped from the result: the
+    network's own trouble at a border (the shipped model drew a band of rainbow colours along the
+    top) falls in the margin, and any picture of at least 8×8 px comes back at its own size.
     """
 
     def __init__(self, config: FastStyleConfig) -> None:
@@ -155,15 +158,15 @@ class TransformerNet(nn.Module):
 
     def forward(self, image: Tensor, weights: Tensor) -> Tensor:
         h, w = image.shape[-2:]
-        ph, pw = (4 - h % 4) % 4, (4 - w % 4) % 4
-        x = F.pad(image * 2 - 1, (0, pw, 0, ph), mode="reflect") if ph or pw else image * 2 - 1
+        m, ph, pw = EDGE_MARGIN, (4 - h % 4) % 4, (4 - w % 4) % 4
+        x = F.pad(image * 2 - 1, (m, m + pw, m, m + ph), mode="replicate")  # (B, 3, H + 2m + ph, W + 2m + pw)
         for layer in self.down:
             x = layer(x, weights)  # ends at (B, 4w, H/4, W/4)
         for block in self.res:
             x = block(x, weights)
         for layer in self.up:
             x = layer(x, weights)  # ends at (B, w, H, W)
-        return image + self.out(self.pad_out(x))[..., :h, :w]  # (B, 3, H, W), the photo plus a change
+        return image + self.out(self.pad_out(x))[..., m:m + h, m:m + w]  # (B, 3, H, W), the photo plus a change
 
 
 # ---------------------------------------------------------------------------------------------
@@ -195,6 +198,9 @@ class FastStyleConfig:
     # (the Gram with the means taken out), each term divided by its own energy (see losses()).
     style_statistics: str = "gram"
     norm_lr_scale: float = 1.0  # learning rate of the (C)IN scales and shifts, relative to lr
+    # The loss network sees the photo and the output cropped by the same random 0..loss_jitter-1
+    # pixels each step (see FastStyleTask.losses); 0 or 1: never shifted.
+    loss_jitter: int = 0
     lr: float = 1e-3  # Adam (Johnson et al.)
     num_crops: int = 4096  # size of the fixed, seeded set of training crops
 
@@ -216,6 +222,8 @@ class FastStyleConfig:
         for name in ("content_weight", "style_weight", "tv_weight"):
             if getattr(self, name) < 0:
                 raise AtelierError(f"{name}={getattr(self, name)}; must be >= 0")
+        if self.loss_jitter < 0 or self.loss_jitter >= self.image_size // 2:
+            raise AtelierError(f"loss_jitter={self.loss_jitter}; must be >= 0 and < image_size / 2")
         if self.lr <= 0 or self.norm_lr_scale <= 0:
             raise AtelierError(f"lr={self.lr}, norm_lr_scale={self.norm_lr_scale}; both must be positive")
         if self.style_statistics not in STYLE_STATISTICS:
@@ -316,7 +324,8 @@ class FastStyleTask:
                             for l in self.style_layers}
         self.preview_content = preview_content
 
-    def losses(self, content: Tensor, stylized: Tensor, style_index: Tensor) -> dict[str, Tensor]:
+    def losses(self, content: Tensor, stylized: Tensor, style_index: Tensor,
+               shift: tuple[int, int] | None = None) -> dict[str, Tensor]:
         """The perceptual losses of Johnson et al. 2016 (eqs. 2-5), each divided by its target's energy.
 
             content = sum_l |F_l(y) - F_l(x)|^2 / |F_l(x)|^2             feature reconstruction
@@ -334,7 +343,19 @@ class FastStyleTask:
         :func:`style_statistics`). In the random VGG-19 the means carry 40-80 % of a painting's
         Gram energy (relu1_1 to relu4_1), so the Gram loss is met first by tinting; split, the
         texture (S) weighs as much as the palette (mu).
+
+        ``shift`` (dy, dx) crops the photo and the output alike by ``loss_jitter`` - 1 pixels in
+        all, dy from the top and dx from the left, before the loss network sees them. Its strided
+        convolutions sample the picture on a fixed grid, and a pattern in step with that grid (a
+        stripe every 2 or 4 pixels) can be invisible to them and so never penalised; moving the
+        grid at random every step leaves such a pattern nowhere to hide.
         """
+        tv = tv_loss(stylized)
+        if shift is not None:
+            j, (dy, dx) = self.config.loss_jitter, shift
+            h, w = content.shape[-2:]
+            content = content[..., dy:h - j + 1 + dy, dx:w - j + 1 + dx]  # (B, 3, H - j + 1, W - j + 1)
+            stylized = stylized[..., dy:h - j + 1 + dy, dx:w - j + 1 + dx]
         device = stylized.device
         self.backbone.to(device)
         with torch.no_grad():
@@ -347,7 +368,7 @@ class FastStyleTask:
             for out, target_stat in zip(outputs, self.targets[l]):
                 a = target_stat.to(device)[style_index]  # (B, 1, ...) the painting each crop was asked for
                 style_term = style_term + F.mse_loss(out, a.expand_as(out)) / energy(a) / len(outputs) / len(self.style_layers)
-        return {"content": content_term, "style": style_term, "tv": tv_loss(stylized)}
+        return {"content": content_term, "style": style_term, "tv": tv}
 
     def train_step(self, batch: Tensor, ctx: Any) -> dict[str, float]:
         """One Adam step on L = a * content + b * style + c * tv, each crop with a random style.
@@ -359,7 +380,8 @@ class FastStyleTask:
         content = batch  # (B, 3, S, S) in [0, 1]
         k = ctx.randint(cfg.num_styles)  # (B,)
         stylized = self.net(content, F.one_hot(k, cfg.num_styles).float())  # (B, 3, S, S)
-        terms = self.losses(content, stylized, k)
+        shift = tuple(ctx.randint(cfg.loss_jitter, 2)[0].tolist()) if cfg.loss_jitter > 1 else None
+        terms = self.losses(content, stylized, k, shift)
         loss = cfg.content_weight * terms["content"] + cfg.style_weight * terms["style"] + cfg.tv_weight * terms["tv"]
         ctx.optimize("net", loss)
         return {"loss": loss.item(), "content": cfg.content_weight * terms["content"].item(),
