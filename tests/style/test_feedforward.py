@@ -85,6 +85,16 @@ def test_loss_jitter_shows_the_loss_network_the_same_crop_of_photo_and_output(tm
     assert result.history and all(np.isfinite(h["loss"]) for h in result.history)
 
 
+def test_training_through_efficientnet_lite0_lowers_the_loss(tmp_path):
+    config = replace(TINY, backbone="efficientnet-lite0", styles=("a",), style_statistics="mean_cov", loss_jitter=3)
+    task = build_task(config, styles=[_blobs([1.0, 0.3, 0.0])])
+    result = fit(task, RandomCrops(_photos(), size=32, length=64), out_dir=tmp_path,
+                 config=TrainConfig(num_steps=40, batch_size=4, log_every=5, sample_every=0, eval_every=0,
+                                    checkpoint_every=0, tensorboard=False, progress=False))
+    losses = [h["loss"] for h in result.history]  # logged every 5 steps, averaged
+    assert sum(losses[-2:]) < 0.9 * sum(losses[:2]), losses
+
+
 def test_style_statistics_are_the_gram_per_tile_and_its_two_parts():
     feat = torch.randn(2, 5, 8, 6)
     (g,) = style_statistics(feat, "gram", tiles=2)  # (B, 4, C, C): tiles in row-major order

@@ -1,7 +1,7 @@
 """Arbitrary style transfer with adaptive instance normalisation (Huang & Belongie 2017, ICCV).
 
-A fixed encoder f (the backbone's layers up to ``relu4_1``) turns the photo c and a painting s
-into feature maps; AdaIN gives the photo's features the painting's per-channel mean and
+A fixed encoder f (EfficientNet-Lite0's layers up to ``block5_expand``, or VGG-19's up to
+``relu4_1`` as in the paper) turns the photo c and a painting s into feature maps; AdaIN gives the photo's features the painting's per-channel mean and
 standard deviation, and a trained decoder g turns the result back into a picture:
 
     t = AdaIN(f(c), f(s)) = sigma(f(s)) * (f(c) - mu(f(c))) / sigma(f(c)) + mu(f(s))      (eq. 8)
@@ -220,7 +220,7 @@ _VGG = dict(backbone="random-vgg19", encoder_layer="relu4_1", style_layers=("rel
 
 PRESETS: dict[str, AdaINConfig] = {
     # The ImageNet-trained EfficientNet-Lite0 as the encoder, AdaIN at block5_expand (1/8), a
-    # VGG-like decoder (0.6 M parameters), trained on the bundled paintings and textures.
+    # VGG-like decoder (0.56 M parameters at this width; the shipped decoder is half width).
     "adain": AdaINConfig(),
     # The paper's layout on the random VGG-19 with a half-width decoder (0.9 M parameters).
     "adain-vgg": AdaINConfig(**_VGG, decoder_width=0.5),

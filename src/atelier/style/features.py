@@ -336,9 +336,9 @@ class RandomMultiscale(FeatureNet):
 class Lite0Features(FeatureNet):
     """The pretrained EfficientNet-Lite0 as a feature network; layers are its taps.
 
-    Default layers, chosen by comparing pictures and distances (docs/style.md, "Backbones"): style
-    from the expanded activations (after ReLU6) that open the first four stages with a halving,
-    at 1/2, 1/4, 1/8 and 1/16 of the picture's side; content from the output of block 5 (1/16).
+    Default layers, chosen by comparing pictures and distances (docs/style.md, "The feature
+    network"): style from the expanded activations (after ReLU6) that open four stages with a
+    halving, at 1/2, 1/4, 1/8 and 1/16 of the picture's side; content from block 5's output (1/16).
     """
 
     def __init__(self, path: str | Path | None = None) -> None:
