@@ -90,33 +90,35 @@ def gatys_command(size: int, out: Path) -> float:
     return time.perf_counter() - start
 
 
-def lite0_fd(out_dir: Path, method: str | None) -> float:
-    """Lite0 Fréchet distance between 96 px crops of a method's pictures (None: the photos) and the paintings'."""
+def _crops(pictures, n_each: int, seed: int):
+    """``n_each`` seeded random 96 px crops of each picture (1, 3, H, W): (N, 3, 96, 96)."""
     import torch
 
-    from atelier.metrics.images import lite0_features, frechet_distance
+    g = torch.Generator().manual_seed(seed)
+    out = []
+    for p in pictures:
+        h, w = p.shape[-2:]
+        for _ in range(n_each):
+            top = int(torch.randint(0, h - 96 + 1, (1,), generator=g))
+            left = int(torch.randint(0, w - 96 + 1, (1,), generator=g))
+            out.append(p[:, :, top:top + 96, left:left + 96])
+    return torch.cat(out)
+
+
+def lite0_fds(out_dir: Path) -> dict[str, float]:
+    """Lite0 Fréchet distance between 96 px crops of each method's pictures (and of the photos
+    themselves, key ``"photo"``) and crops of the paintings."""
+    import torch
+
+    from atelier.metrics.images import frechet_distance, lite0_features
     from atelier.style.data import HELD_OUT_PHOTOS, PAINTINGS, load_image, resize_long_side
 
-    def crops(pictures, n_each, seed):
-        g = torch.Generator().manual_seed(seed)
-        out = []
-        for p in pictures:
-            h, w = p.shape[-2:]
-            for _ in range(n_each):
-                top, left = int(torch.randint(0, h - 96 + 1, (1,), generator=g)), int(torch.randint(0, w - 96 + 1, (1,), generator=g))
-                out.append(p[:, :, top:top + 96, left:left + 96])
-        return torch.cat(out)
-
-    paintings = [resize_long_side(load_image(n), 256) for n in PAINTINGS]
-    if method is None:
-        pictures = [resize_long_side(load_image(p), 256) for p in HELD_OUT_PHOTOS]
-        n_each = 48
-    else:
-        pictures = [torch.load(f) for f in sorted(out_dir.glob(f"{method}-*.pt"))]
-        n_each = 16
-    a = lite0_features(crops(pictures, n_each, 0))
-    b = lite0_features(crops(paintings, 64, 1))
-    return frechet_distance(a, b)
+    paintings = lite0_features(_crops([resize_long_side(load_image(n), 256) for n in PAINTINGS], 64, 1))
+    sets = {"photo": ([resize_long_side(load_image(p), 256) for p in HELD_OUT_PHOTOS], 48)}
+    for method in METHODS:
+        sets[method] = ([torch.load(f) for f in sorted(out_dir.glob(f"{method}-*.pt"))], 16)
+    return {name: frechet_distance(lite0_features(_crops(pictures, n_each, 0)), paintings)
+            for name, (pictures, n_each) in sets.items()}
 
 
 def run(quick: bool) -> str:
@@ -129,8 +131,7 @@ def run(quick: bool) -> str:
                 speed[method, size] = json.loads(_python(_SPEED, method, str(size), "1" if quick else "3"))
         # 2. Quality on the held-out photos.
         rows = {m: json.loads(_python(_QUALITY, m, ",".join(BACKBONES), tmp)) for m in METHODS}
-        fd = {m: lite0_fd(Path(tmp), m) for m in METHODS}
-        fd["photo"] = lite0_fd(Path(tmp), None)
+        fd = lite0_fds(Path(tmp))
 
     lines = ["## Style transfer", "",
              "### Speed", "",

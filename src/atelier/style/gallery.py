@@ -186,19 +186,17 @@ def backbone_comparison(out: Path, *, photo: str = "chelsea", painting: str = "s
 
     from atelier.metrics.style import style_distance
     from atelier.style.features import build_backbone
-    from atelier.style.gatys import GATYS_PRESETS, stylize_gatys
-    from atelier.style.transfer import _gatys_config
+    from atelier.style.transfer import stylize
 
     judge = build_backbone("random-multiscale")
     content = resize_long_side(load_image(photo), size)
     style = load_image(painting)
-    config = _gatys_config(GATYS_PRESETS["default"], size, None)
     pictures, labels = [content], [f"{photo} (style {style_distance(content, style, backbone=judge):.2f})"]
     for name, smoothing in [("efficientnet-lite0", "none"), ("efficientnet-lite0", "softmax"),
-                            ("random-vgg19", None), ("random-multiscale", None)]:
+                            ("random-vgg19", "none"), ("random-multiscale", "none")]:
         net = build_backbone(name, smoothing=smoothing)
         start = time.perf_counter()
-        picture, _ = stylize_gatys(content, [style], config=config, backbone=net, progress=False)
+        picture = stylize(content, [style], method="gatys", backbone=net, size=size).tensor
         seconds = time.perf_counter() - start
         pictures.append(picture)
         labels.append(f"{name.removeprefix('efficientnet-')}{'+softmax' if smoothing == 'softmax' else ''}: {seconds:.0f} s, "

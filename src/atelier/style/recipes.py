@@ -16,7 +16,7 @@ import argparse
 import json
 import sys
 import time
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -102,16 +102,14 @@ def measure(model: Any, method: str, *, photo: str = HELD_OUT) -> dict[str, floa
 
 
 def run_recipe(name: str, recipe: StyleRecipe, runs: Path, *, num_steps: int | None = None,
-               resume: bool = False, device: str = "cpu", extra: tuple[str, ...] = (),
-               zoo_dir: Path | None = None, ship_only: bool = False, train_seconds: float | None = None
-               ) -> dict[str, Any]:
+               resume: bool = False, device: str = "cpu", ship_only: bool = False,
+               train_seconds: float | None = None) -> dict[str, Any]:
     """Train ``recipe``, ship its inference module as ``zoo/NAME.safetensors`` and return its entry.
 
     With ``resume`` the run in ``runs/NAME`` continues to the recipe's steps; the recorded training
-    time adds this run's to the one the manifest holds. ``extra`` overrides are applied after the
-    recipe's (a variant to compare; they are recorded). ``zoo_dir`` (default: the package's zoo)
-    is where the model file goes. ``ship_only`` skips training and ships the run's last
-    checkpoint as it is (a run stopped by a time limit; ``train_seconds`` says how long it ran).
+    time adds this run's to the one the manifest holds. ``ship_only`` skips training and ships
+    the run's last checkpoint as it is (a run stopped by a time limit, or one to measure again;
+    ``train_seconds`` says how long it trained).
     """
     from atelier.api import load
     from atelier.style.training import train_style
@@ -120,7 +118,6 @@ def run_recipe(name: str, recipe: StyleRecipe, runs: Path, *, num_steps: int | N
     steps = num_steps or recipe.num_steps
     config = TrainConfig(num_steps=steps, batch_size=recipe.batch_size, seed=recipe.seed, device=device,
                          sample_every=max(steps // 4, 1), eval_every=0, checkpoint_every=200, tensorboard=False)
-    recipe = replace(recipe, overrides=recipe.overrides + tuple(extra))
     start = time.perf_counter()
     if ship_only:
         checkpoint = runs / name / "checkpoint.safetensors"
@@ -135,8 +132,7 @@ def run_recipe(name: str, recipe: StyleRecipe, runs: Path, *, num_steps: int | N
     # 2. Keep what inference needs.
     full = load_checkpoint(checkpoint)
     steps = full.step
-    path = (zoo_dir or zoo.ZOO_DIR) / f"{name}.safetensors"
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path = zoo.ZOO_DIR / f"{name}.safetensors"
     save_checkpoint(path, kind=full.kind, config=full.config, modules={recipe.keep: _State(full.module_state(recipe.keep))},
                     step=full.step, extra={k: full.meta[k] for k in ("data_fingerprint", "train_config", "provenance", "history")})
     if path.stat().st_size > MAX_BYTES:
@@ -149,8 +145,7 @@ def run_recipe(name: str, recipe: StyleRecipe, runs: Path, *, num_steps: int | N
         "file": path.name, "kind": full.kind, "description": recipe.description,
         **({"feature_network": CREDIT} if backbone == "efficientnet-lite0" else {}),
         "recipe": {**asdict(recipe), "num_steps": steps, "data": f"bundled photos except {', '.join(HELD_OUT_PHOTOS)}",
-                   "command": f"python -m atelier.style.recipes {name} --device {device}"
-                   + "".join(f" --set {o}" for o in extra), "train_seconds": round(seconds, 1),
+                   "command": f"python -m atelier.style.recipes {name} --device {device}", "train_seconds": round(seconds, 1),
                    "machine": (torch.cuda.get_device_name() if device.startswith("cuda") else
                                f"{torch.get_num_threads()} CPU threads") + f", torch {torch.__version__}"},
         "metrics": {**metrics, "measured_on": f"{HELD_OUT} (held out), {MEASURE_SIZE} px, each bundled painting"
@@ -178,26 +173,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--num-steps", type=int, default=None, help="override the steps (for a quick check)")
     parser.add_argument("--resume", action="store_true", help="continue the runs in --runs to the recipe's steps")
     parser.add_argument("--device", default="cpu", help="cpu, cuda or auto (the recipe is the same on each)")
-    parser.add_argument("--set", dest="extra", action="append", default=[], metavar="KEY=VALUE",
-                        help="an override on top of the recipe's, to try a variant (recorded in its entry)")
     parser.add_argument("--ship-only", action="store_true",
                         help="do not train: ship the last checkpoint in --runs as it is (a run cut short)")
     parser.add_argument("--train-seconds", type=float, default=None, help="with --ship-only: how long it trained")
-    parser.add_argument("--zoo-dir", default=None, metavar="DIR",
-                        help="write the model and its entry (entry-NAME.json) here instead of the package's zoo")
     args = parser.parse_args(argv)
     try:
         for name in args.names or list(RECIPES):
             if name not in RECIPES:
                 raise choose_one("style recipe", name, RECIPES)
-            zoo_dir = Path(args.zoo_dir) if args.zoo_dir else None
             entry = run_recipe(name, RECIPES[name], Path(args.runs), num_steps=args.num_steps, resume=args.resume,
-                               device=args.device, extra=tuple(args.extra), zoo_dir=zoo_dir,
-                               ship_only=args.ship_only, train_seconds=args.train_seconds)
-            if zoo_dir is None:
-                record_entry(name, entry, zoo.ZOO_DIR / entry["file"])
-            else:
-                (zoo_dir / f"entry-{name}.json").write_text(json.dumps(entry, indent=2) + "\n")
+                               device=args.device, ship_only=args.ship_only, train_seconds=args.train_seconds)
+            record_entry(name, entry, zoo.ZOO_DIR / entry["file"])
             print(f"{name}: {json.dumps(entry['metrics'])}")
     except AtelierError as exc:
         print(f"error: {exc}", file=sys.stderr)
