@@ -23,7 +23,6 @@ bench: $(STAMP)
 
 zoo: $(STAMP)
 	$(PY) -m atelier.zoo.recipes
-	$(PY) -m atelier.style.recipes
 
 clean:
 	rm -rf $(VENV) gallery build *.egg-info

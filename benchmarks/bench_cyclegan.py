@@ -15,13 +15,14 @@ TRANSLATE_CASES = (("cyclegan-64", 256), ("cyclegan-256", 256))  # the generator
 _TRAIN_WORKER = textwrap.dedent("""
     import dataclasses, json, resource, sys, time, torch
     torch.set_num_threads(1)
+    from atelier.data.unpaired import synthetic_domains, unpaired
     from atelier.style import cyclegan as cg
     from atelier.training.loop import StepContext, resolve_device
     from atelier.training.distributed import DistInfo
     preset, size, batch, steps, device = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
     config = dataclasses.replace(cg.PRESETS[preset], image_size=size)
-    a, b = cg.synthetic_domains("squares-circles", size=size, n=16)
-    data = cg.unpaired(a, b)
+    a, b = synthetic_domains("squares-circles", size=size, n=16)
+    data = unpaired(a, b)
     task = cg.build_task(config, seed=0)
     dev = resolve_device(device)
     for m in task.modules.values():
@@ -46,6 +47,7 @@ _TRAIN_WORKER = textwrap.dedent("""
 _TRANSLATE_WORKER = textwrap.dedent("""
     import json, resource, sys, time, torch
     torch.set_num_threads(1)
+    from atelier.data.unpaired import synthetic_domains, unpaired
     from atelier.style import cyclegan as cg
     preset, size, n = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
     config = cg.PRESETS[preset]

@@ -14,13 +14,14 @@ _WORKER = textwrap.dedent("""
     import json, resource, sys, time, torch
     torch.set_num_threads(int(sys.argv[5]))
     from atelier.api import resolve_config
-    from atelier.data.images import load_images
+    from atelier.family import DataOptions
     from atelier.training.loop import StepContext, batch_indices, resolve_device
     from atelier.training.distributed import DistInfo
     preset, steps, batch, device = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
     family, config = resolve_config(preset)
-    ds = load_images("mnist", size=config.image_size, channels=config.channels)
-    task = family.load_module().build_task(config, seed=0)
+    data = family.prepare_data(config, "mnist", DataOptions())
+    ds = data.train
+    task = family.build_task(config, data, seed=0)
     dev = resolve_device(device)
     for m in task.modules.values():
         m.to(dev)

@@ -36,8 +36,8 @@ def _parse_times(quick: bool) -> tuple[list[str], object]:
 
 
 def _training_speed(corpus, quick: bool) -> list[str]:
-    from atelier.config import get_preset
-    from atelier.music.melody_data import STEPS_PER_BAR, window_tensor
+    from atelier.data.melodies import STEPS_PER_BAR, MelodyData, window_tensor
+    from atelier.family import get_preset
     from atelier.training.distributed import DistInfo
     from atelier.training.loop import StepContext
 
@@ -46,12 +46,11 @@ def _training_speed(corpus, quick: bool) -> list[str]:
     for preset, batch_size in (("melody-rnn", 64), ("melody-rnn-lookback", 64), ("musicvae-2bar", 64),
                                ("musicvae-16bar", 32)):
         family, config = get_preset(preset)
-        module = family.load_module()
-        length = getattr(config, "window_steps", None) or config.num_steps
+        length, _ = family.windows(config)
         windows = window_tensor(corpus, encoding=config.encoding, window_steps=length, hop_steps=STEPS_PER_BAR)
         while windows.shape[0] < batch_size:
             windows = torch.cat([windows, windows])
-        task = module.build_task(config, seed=0)
+        task = family.build_task(config, MelodyData(train=windows, fingerprint=""), seed=0)
 
         def step(s: int) -> None:
             ctx = StepContext(step=s, seed=0, device=torch.device("cpu"), dist=DistInfo(),
@@ -77,10 +76,10 @@ def _generation(quick: bool) -> list[str]:
     rows = []
     if SHIPPED_RNN in shipped:
         model = load(SHIPPED_RNN)
-        elapsed, melodies = _seconds(lambda: model.generate(n, bars=GENERATE_BARS, temperature=1.0, seed=0))
+        elapsed, melodies = _seconds(lambda: model.sample(n, bars=GENERATE_BARS, temperature=1.0, seed=0))
         rows.append(f"| {SHIPPED_RNN} | {n} × {GENERATE_BARS} bars | {elapsed:.1f} | {n / elapsed:.0f} |")
-        elapsed, _ = _seconds(lambda: model.generate(n // 10, bars=GENERATE_BARS, seed=0, beam_size=2, branch_factor=2,
-                                                     steps_per_iteration=16))
+        elapsed, _ = _seconds(lambda: model.sample(n // 10, bars=GENERATE_BARS, seed=0, beam_size=2, branch_factor=2,
+                                                   steps_per_iteration=16))
         rows.append(f"| {SHIPPED_RNN}, beam 2 × branch 2 | {n // 10} × {GENERATE_BARS} bars | {elapsed:.1f} | "
                     f"{n // 10 / elapsed:.0f} |")
     for name in (SHIPPED_VAE, "essen-musicvae-16bar"):

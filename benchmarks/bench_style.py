@@ -31,7 +31,7 @@ BACKBONES = ("random-vgg19", "random-multiscale")
 _SPEED = textwrap.dedent("""
     import json, resource, sys, time, torch
     torch.set_num_threads(2)
-    from atelier.style.transfer import stylize
+    from atelier import stylize
     method, size, repeats = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
     stylize("astronaut", ["starry_night"], method=method, size=size)  # load the model, warm up
     times = []
@@ -49,9 +49,9 @@ _QUALITY = textwrap.dedent("""
     from skimage.metrics import structural_similarity
     from atelier.api import load
     from atelier.metrics.style import style_distance
-    from atelier.style.data import HELD_OUT_PHOTOS, PAINTINGS, load_image, resize_long_side
+    from atelier import stylize
+    from atelier.data.photos import HELD_OUT_PHOTOS, PAINTINGS, load_image, resize_long_side
     from atelier.style.features import build_backbone
-    from atelier.style.transfer import stylize
     backbones = {b: build_backbone(b) for b in sys.argv[2].split(",")}
     method, out_dir = sys.argv[1], sys.argv[3]
     luma = lambda t: (0.299 * t[0, 0] + 0.587 * t[0, 1] + 0.114 * t[0, 2]).numpy().astype(np.float64)
@@ -111,7 +111,7 @@ def lite0_fds(out_dir: Path) -> dict[str, float]:
     import torch
 
     from atelier.metrics.images import frechet_distance, lite0_features
-    from atelier.style.data import HELD_OUT_PHOTOS, PAINTINGS, load_image, resize_long_side
+    from atelier.data.photos import HELD_OUT_PHOTOS, PAINTINGS, load_image, resize_long_side
 
     paintings = lite0_features(_crops([resize_long_side(load_image(n), 256) for n in PAINTINGS], 64, 1))
     sets = {"photo": ([resize_long_side(load_image(p), 256) for p in HELD_OUT_PHOTOS], 48)}

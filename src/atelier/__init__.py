@@ -1,9 +1,26 @@
-"""Atelier: classic generative-art models — GANs, VAEs, style transfer and music — in one package."""
+"""Atelier: classic generative-art models — GANs, VAEs, style transfer and music — in one package.
 
-__version__ = "0.1.0"
+>>> import atelier
+>>> images = atelier.sample("mnist-dcgan", 16, seed=0)      # (16, 1, 28, 28) in [-1, 1]
+>>> tuple(images.shape)
+(16, 1, 28, 28)
+"""
 
-from atelier.api import available_models, evaluate, load, sample, train  # noqa: E402
-from atelier.errors import AtelierError  # noqa: E402
-from atelier.training import TrainConfig  # noqa: E402
+from atelier.version import __version__
+from atelier.api import (
+    available_models,
+    compose,
+    evaluate,
+    interpolate,
+    load,
+    sample,
+    stylize,
+    train,
+    translate,
+)
+from atelier.errors import AtelierError
+from atelier.family import DataOptions, EvalOptions
+from atelier.training import TrainConfig
 
-__all__ = ["AtelierError", "TrainConfig", "available_models", "evaluate", "load", "sample", "train"]
+__all__ = ["AtelierError", "DataOptions", "EvalOptions", "TrainConfig", "__version__", "available_models", "compose",
+           "evaluate", "interpolate", "load", "sample", "stylize", "train", "translate"]

@@ -6,9 +6,11 @@ import os
 from pathlib import Path
 
 
-def cache_dir(*parts: str) -> Path:
-    """The cache folder (or a sub-folder of it), created on first use."""
+def cache_dir(*parts: str, create: bool = True) -> Path:
+    """The cache folder (or a sub-folder of it), created on first use unless ``create`` is False
+    (for a caller that can work without a writable cache and only warns when saving fails)."""
     root = Path(os.environ.get("ATELIER_CACHE") or Path.home() / ".cache" / "atelier")
     path = root.joinpath(*parts)
-    path.mkdir(parents=True, exist_ok=True)
+    if create:
+        path.mkdir(parents=True, exist_ok=True)
     return path

@@ -25,6 +25,7 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
+from atelier.config import config_from_dict
 from atelier.errors import AtelierError
 from atelier.io import atomic_write
 
@@ -90,7 +91,7 @@ def save_checkpoint(
     >>> load_checkpoint(p).kind
     'demo'
     """
-    from atelier import __version__
+    from atelier.version import __version__
 
     path = Path(path)
     tensors: dict[str, torch.Tensor] = {}
@@ -194,7 +195,7 @@ def open_checkpoint(ckpt: Checkpoint | str | os.PathLike, *, kind: str, config_t
     elif ckpt.kind != kind:
         raise AtelierError(f"checkpoint {ckpt.path} holds a {ckpt.kind!r} model; this needs: {kind}")
     try:
-        config = config_type(**ckpt.config)
-    except TypeError as exc:
+        config = config_from_dict(config_type, ckpt.config)
+    except (TypeError, AtelierError) as exc:
         raise AtelierError(f"checkpoint {ckpt.path}: its config does not fit {config_type.__name__} ({exc})") from None
     return ckpt, config

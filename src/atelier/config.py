@@ -1,111 +1,32 @@
-"""The registry of model families and their named presets.
-
-Each family lives in one module that defines a frozen config dataclass, a ``PRESETS`` dict of named
-configs, ``build_task(config, ...)`` for training and a model class with ``from_checkpoint``. This
-registry names those pieces so the API and the CLI can reach every family the same way; nothing is
-imported until it is asked for.
-"""
+"""Configs as data: ``key=value`` overrides of a frozen config (``--set``) and configs rebuilt from
+the JSON a checkpoint holds. The families and their presets are registered in :mod:`atelier.family`."""
 
 from __future__ import annotations
 
 import dataclasses
-import importlib
 import typing
-from dataclasses import dataclass
 import types
-from types import ModuleType
 from typing import Any
 
 from atelier.errors import AtelierError, choose_one
 
 
-@dataclass(frozen=True)
-class Family:
-    """Where a model family lives and what it makes."""
+def config_from_dict(config_type: type, values: dict[str, Any]) -> Any:
+    """Rebuild a frozen config from the JSON a checkpoint holds: lists back to tuples, an unknown
+    field named in a one-line error.
 
-    kind: str
-    module: str
-    config_class: str
-    model_class: str
-    domain: str  # "image" (generates images), "style" (image → image) or "music"
-    description: str
-
-    def load_module(self) -> ModuleType:
-        return importlib.import_module(self.module)
-
-    def config_type(self) -> type:
-        return getattr(self.load_module(), self.config_class)
-
-    def model_type(self) -> type:
-        return getattr(self.load_module(), self.model_class)
-
-    def presets(self) -> dict[str, Any]:
-        return dict(getattr(self.load_module(), "PRESETS", {}))
-
-
-FAMILIES: dict[str, Family] = {
-    f.kind: f
-    for f in (
-        Family("gan", "atelier.images.gan", "GANConfig", "GANModel", "image",
-               "GANs: the article's MLP GAN, DCGAN, class-conditional"),
-        Family("vae", "atelier.images.vae", "VAEConfig", "VAEModel", "image",
-               "VAEs: MLP, convolutional, conditional"),
-        Family("fast_style", "atelier.style.feedforward", "FastStyleConfig", "FastStyleModel", "style",
-               "fast style transfer: Johnson et al.'s network, N styles with conditional instance norm"),
-        Family("adain", "atelier.style.adain", "AdaINConfig", "AdaINModel", "style",
-               "arbitrary style transfer: AdaIN encoder-decoder (Huang & Belongie 2017)"),
-        Family("melody_rnn", "atelier.music.melody_rnn", "MelodyRNNConfig", "MelodyRNNModel", "music",
-               "melody RNN: an LSTM over melody events (basic and lookback)"),
-        Family("music_vae", "atelier.music.music_vae", "MusicVAEConfig", "MusicVAEModel", "music",
-               "MusicVAE: 2-bar flat and 16-bar hierarchical melody VAEs"),
-        Family("cyclegan", "atelier.style.cyclegan", "CycleGANConfig", "CycleGANModel", "style",
-               "CycleGAN: unpaired image-to-image translation between two folders"),
-    )
-}
-
-
-def register_family(family: Family) -> None:
-    """Add a family to the registry (the style and music families call this from their package)."""
-    FAMILIES[family.kind] = family
-
-
-def get_family(kind: str) -> Family:
-    if kind not in FAMILIES:
-        raise choose_one("model kind", kind, FAMILIES)
-    return FAMILIES[kind]
-
-
-def all_presets() -> dict[str, tuple[Family, Any]]:
-    """Every named preset of every family: ``{name: (family, config)}``."""
-    out: dict[str, tuple[Family, Any]] = {}
-    for family in FAMILIES.values():
-        try:
-            presets = family.presets()
-        except ModuleNotFoundError as exc:
-            if exc.name != family.module:  # a real missing dependency, not an absent family
-                raise
-            continue
-        for name, cfg in presets.items():
-            out[name] = (family, cfg)
-    return out
-
-
-def get_preset(name: str) -> tuple[Family, Any]:
-    """The family and config of preset ``name``; an unknown name lists the known ones."""
-    presets = all_presets()
-    if name not in presets:
-        raise choose_one("preset", name, presets)
-    return presets[name]
-
-
-def config_from_dict(kind: str, values: dict[str, Any]) -> Any:
-    """Rebuild a family's frozen config from the JSON a checkpoint holds (lists back to tuples)."""
-    cls = get_family(kind).config_type()
-    names = {f.name for f in dataclasses.fields(cls)}
+    >>> @dataclasses.dataclass(frozen=True)
+    ... class Tiny:
+    ...     sizes: tuple[int, ...] = (4,)
+    >>> config_from_dict(Tiny, {"sizes": [8, 8]})
+    Tiny(sizes=(8, 8))
+    """
+    names = {f.name for f in dataclasses.fields(config_type)}
     unknown = set(values) - names
     if unknown:
-        raise AtelierError(f"a {kind} config has unknown fields: {', '.join(sorted(unknown))}")
-    return cls(**{k: _tuplify(v) for k, v in values.items()})
+        raise AtelierError(f"a {config_type.__name__} has no field(s): {', '.join(sorted(unknown))}; "
+                           f"its fields: {', '.join(sorted(names))}")
+    return config_type(**{k: _tuplify(v) for k, v in values.items()})
 
 
 def _tuplify(value: Any) -> Any:

@@ -35,9 +35,9 @@ def files(tmp_path_factory):
 @pytest.fixture(scope="module")
 def models(files):
     fast, ada = files / "fast", files / "adain"
-    assert main(["train-style", "--styles", str(files / "stripes.png"), str(files / "dots.png"), "--data",
+    assert main(["train", "fast", "--set", f"styles={files / 'stripes.png'},{files / 'dots.png'}", "--data",
                  str(files / "photos"), "--num-steps", "2", "--out", str(fast), *FAST, *LOOP]) == 0
-    assert main(["train-style", "--method", "adain", "--styles", str(files / "stripes.png"), "--data",
+    assert main(["train", "adain", "--set", f"styles={files / 'stripes.png'}", "--data",
                  str(files / "photos"), "--num-steps", "2", "--out", str(ada), *ADAIN, *LOOP]) == 0
     return {"fast": str(fast / "checkpoint.safetensors"), "adain": str(ada / "checkpoint.safetensors")}
 
@@ -48,10 +48,10 @@ def _err(capsys):
     return err
 
 
-def test_train_style_writes_a_run_and_resumes(files, models, capsys):
+def test_train_writes_a_style_run_and_resumes(files, models, capsys):
     out = files / "fast"
     assert (out / "checkpoint.safetensors").exists() and (out / "losses.csv").exists()
-    args = ["train-style", "--styles", str(files / "stripes.png"), str(files / "dots.png"), "--data",
+    args = ["train", "fast", "--set", f"styles={files / 'stripes.png'},{files / 'dots.png'}", "--data",
             str(files / "photos"), "--out", str(out), *FAST, *LOOP]
     assert main([*args, "--num-steps", "3", "--resume"]) == 0
     assert "to step 3" in capsys.readouterr().out
@@ -160,14 +160,30 @@ def test_bad_input_exits_2_with_one_line_and_no_output(files, models, bad, capsy
 
 
 def test_train_style_bad_inputs(files, tmp_path, capsys):
-    base = ["train-style", "--out", str(tmp_path / "run"), "--num-steps", "1", *FAST, *LOOP]
-    assert main([*base, "--styles", str(tmp_path / "nope.png"), "--data", str(files / "photos")]) == 2
+    base = ["--out", str(tmp_path / "run"), "--num-steps", "1", *FAST, *LOOP]
+    assert main(["train", "fast", *base, "--set", f"styles={tmp_path / 'nope.png'}", "--data",
+                 str(files / "photos")]) == 2
     assert "nope.png: no such file" in _err(capsys)
-    assert main([*base, "--styles", "stripes_missing", "--data", str(tmp_path / "nowhere")]) == 2
+    assert main(["train", "adain", *base[:4], *LOOP, "--set", f"styles={tmp_path / 'nope.png'}", "--data",
+                 str(files / "photos")]) == 2
+    assert "nope.png: no such file" in _err(capsys)
+    assert main(["train", "fast", *base, "--set", "styles=stripes_missing", "--data", str(tmp_path / "nowhere")]) == 2
     _err(capsys)
-    assert main([*base, "--method", "gan", "--styles", str(files / "stripes.png")]) == 2
-    assert "unknown training method 'gan'" in _err(capsys)
+    assert main(["train", "fast-gan", *base, "--set", f"styles={files / 'stripes.png'}"]) == 2
+    assert "unknown preset 'fast-gan'" in _err(capsys)
     assert not (tmp_path / "run").exists()
+
+
+def test_train_style_is_gone_and_train_uses_the_familys_batch(files, tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        main(["train-style", "--styles", str(files / "stripes.png")])
+    capsys.readouterr()
+    out = tmp_path / "run"
+    assert main(["train", "fast", "--set", f"styles={files / 'stripes.png'}", "--data", str(files / "photos"),
+                 "--num-steps", "1", "--out", str(out), *FAST, *LOOP[2:]]) == 0
+    from atelier.checkpoint import load_checkpoint
+
+    assert load_checkpoint(out / "checkpoint.safetensors").meta["train_config"]["batch_size"] == 4
 
 
 def test_export_onnx_refuses_other_models(models, tmp_path, capsys):

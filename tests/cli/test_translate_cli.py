@@ -9,7 +9,7 @@ from PIL import Image
 from atelier.checkpoint import save_checkpoint
 from atelier.cli import main
 from atelier.imageio import read_metadata
-from atelier.style.cyclegan import synthetic_domains
+from atelier.data.unpaired import synthetic_domains
 
 SMALL = ["--set", "image_size=16", "--set", "ngf=4", "--set", "n_blocks=1", "--batch-size", "2",
          "--no-progress", "--no-tensorboard", "--eval-every", "0", "--log-every", "1"]

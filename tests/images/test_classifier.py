@@ -107,3 +107,17 @@ def test_training_input_errors():
         train_classifier(images, labels, num_steps=0, progress=False)
     with pytest.raises(AtelierError, match=r"expected \(N, 1, H, W\) greyscale or \(N, 3, H, W\) RGB"):
         DigitClassifier().features(torch.zeros(2, 2, 28, 28))
+
+
+def test_training_goes_through_the_one_loop_and_writes_its_run(tmp_path):
+    from atelier.checkpoint import load_checkpoint
+
+    images, labels = torch.rand(40, 1, 28, 28) * 2 - 1, torch.arange(40) % 10
+    model, history = train_classifier(images, labels, config=ClassifierConfig(channels=(4, 8), feature_dim=16),
+                                      num_steps=4, batch_size=8, seed=1, progress=False, out_dir=tmp_path)
+    ckpt = load_checkpoint(tmp_path / "checkpoint.safetensors")
+    assert (ckpt.kind, ckpt.step, len(history.loss)) == ("classifier", 4, 4)
+    for name, value in model.state_dict().items():
+        torch.testing.assert_close(ckpt.module_state("classifier")[name], value)
+    assert ckpt.optimizer_state("classifier") is not None and len(ckpt.meta["data_fingerprint"]) == 64
+    assert [row["loss"] for row in ckpt.meta["history"]] == history.loss

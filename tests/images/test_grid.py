@@ -7,7 +7,7 @@ import torch
 from PIL import Image
 
 from atelier.errors import AtelierError
-from atelier.images.grid import make_grid, save_image, to_pil
+from atelier.images.grid import make_grid, write_grid, to_pil
 
 
 def test_tiles_sit_in_row_major_order_inside_the_padding():
@@ -33,8 +33,8 @@ def test_to_pil_maps_minus_one_to_black_and_one_to_white():
     assert to_pil(torch.zeros(3, 2, 2)).mode == "RGB"
 
 
-def test_save_image_writes_the_grid_and_leaves_no_temporary_file(tmp_path):
-    path = save_image(torch.ones(4, 3, 8, 8), tmp_path / "out" / "grid.png", nrow=2)
+def test_write_grid_writes_the_grid_and_leaves_no_temporary_file(tmp_path):
+    path = write_grid(torch.ones(4, 3, 8, 8), tmp_path / "out" / "grid.png", nrow=2)
     with Image.open(path) as picture:
         assert picture.size == (22, 22) and picture.mode == "RGB"
     assert [p.name for p in path.parent.iterdir()] == ["grid.png"]
@@ -48,4 +48,4 @@ def test_bad_batches_are_rejected(images):
 
 def test_unknown_extension_is_rejected(tmp_path):
     with pytest.raises(AtelierError, match="extension '.xyz'"):
-        save_image(torch.zeros(1, 1, 4, 4), tmp_path / "grid.xyz")
+        write_grid(torch.zeros(1, 1, 4, 4), tmp_path / "grid.xyz")

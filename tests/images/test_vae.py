@@ -97,7 +97,7 @@ def test_interpolation_ends_at_its_endpoints(trained):
     assert path.shape == (5, 1, 28, 28)
     torch.testing.assert_close(path[0], model.sample(1, seed=3)[0])
     torch.testing.assert_close(path[-1], model.sample(1, seed=8)[0])
-    path = model.interpolate_images(images[0], images[1], steps=4)
+    path = model.interpolate(images[0], images[1], steps=4)
     torch.testing.assert_close(path[[0, -1]], model.reconstruct(images[:2]))
 
 

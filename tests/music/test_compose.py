@@ -3,8 +3,9 @@ import wave
 
 import pytest
 
+from atelier.api import load
+from atelier.api.music import compose as compose_by_name
 from atelier.errors import AtelierError
-from atelier.music import compose as compose_module
 from atelier.music import melody_rnn, music_vae
 from atelier.music.compose import (
     compose,
@@ -17,7 +18,7 @@ from atelier.music.compose import (
     write_outputs,
 )
 from atelier.music.events import Melody, MelodyEncoding, Note
-from atelier.music.midi import read_midi, read_score
+from atelier.music.midi import read_midi, read_score, write_midi
 from tests.music.midifiles import Meta, bad_files, notes, write
 from tests.music.tunes import tune
 
@@ -143,15 +144,39 @@ def test_interpolate_needs_a_music_vae(rnn):
         interpolate(rnn, tune(1), tune(2))
 
 
-def test_load_music_model_refuses_other_kinds(tmp_path):
+def _gan_checkpoint(tmp_path):
     from atelier.checkpoint import save_checkpoint
     from atelier.images import gan
 
     config = dataclasses.replace(gan.PRESETS["mlp-gan"], mlp_hidden=(8,))
-    path = save_checkpoint(tmp_path / "gan.safetensors", kind="gan", config=dataclasses.asdict(config),
+    return save_checkpoint(tmp_path / "gan.safetensors", kind="gan", config=dataclasses.asdict(config),
                            modules=gan.build_task(config).modules)
-    with pytest.raises(AtelierError, match="a gan model; this needs a music model"):
-        compose_module.load_music_model(path)
+
+
+def test_compose_by_name_refuses_other_kinds(tmp_path):
+    path = _gan_checkpoint(tmp_path)
+    with pytest.raises(AtelierError, match=f"model {path}: a gan model; this needs a music model "
+                                           r"\(melody_rnn or music_vae\)"):
+        compose_by_name(path)
+    with pytest.raises(AtelierError, match="model: a gan model; compose needs a music model"):
+        compose(load(path))
+
+
+def test_compose_by_path_with_primer_pitches_or_a_midi_primer(rnn, tmp_path):
+    from atelier.checkpoint import save_checkpoint
+
+    path = save_checkpoint(tmp_path / "rnn.safetensors", kind=melody_rnn.KIND,
+                           config=dataclasses.asdict(rnn.config), modules={"rnn": rnn.network})
+    by_path = compose_by_name(path, bars=2, n=2, primer_pitches=[60, 62, -1, 64], seed=3)
+    assert by_path == compose(rnn, bars=2, n=2, primer=primer_from_pitches([60, 62, -1, 64], rnn.config.encoding),
+                              seed=3)
+    midi = write_midi(tune(3, bars=1), tmp_path / "primer.mid")
+    (melody,) = compose_by_name(rnn, bars=2, primer=midi, seed=0)
+    assert melody.notes[:3] == read_midi(midi).notes[:3]
+    with pytest.raises(AtelierError, match="give a primer or primer pitches, not both"):
+        compose_by_name(rnn, primer=midi, primer_pitches=[60])
+    with pytest.raises(AtelierError, match=r"primer pitch 90 \(position 1\): outside the model's range"):
+        compose_by_name(rnn, primer_pitches=[90])
 
 
 def test_primer_melody_object(rnn):

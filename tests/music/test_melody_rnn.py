@@ -50,19 +50,19 @@ def test_trained_model_predicts_held_in_tunes_well(trained):
 def test_generation_respects_length_primer_seed_and_batch(trained):
     model, _, _ = trained
     primer = [64, -2, -2, -2, 67, -2, -2, -2]  # E4 and G4, a quarter note each
-    melodies = model.generate(5, bars=3, primer=primer, seed=7, qpm=90, program=73)
+    melodies = model.sample(5, bars=3, primer=primer, seed=7, qpm=90, program=73)
     assert len(melodies) == 5 and all(m.num_steps == 48 and m.time_signature == (4, 4) for m in melodies)
     assert all(m.notes[:2] == (Note(64, 0, 4), Note(67, 4, 8)) for m in melodies)
     assert all(m.qpm == 90 and m.program == 73 for m in melodies)
-    assert model.generate(5, bars=3, primer=primer, seed=7, qpm=90, program=73) == melodies
-    assert model.generate(5, bars=3, primer=primer, seed=8, qpm=90, program=73) != melodies
+    assert model.sample(5, bars=3, primer=primer, seed=7, qpm=90, program=73) == melodies
+    assert model.sample(5, bars=3, primer=primer, seed=8, qpm=90, program=73) != melodies
     assert len({m.notes for m in melodies}) > 1  # the batch is not one melody five times
 
 
 def test_primer_in_another_key_is_continued_in_that_key(trained):
     model, _, _ = trained
     d_major = Melody(tuple(Note(p, 4 * i, 4 * i + 4) for i, p in enumerate([62, 66, 69, 74, 73, 69])), num_steps=24)
-    melodies = model.generate(8, bars=2, primer=d_major, seed=0)
+    melodies = model.sample(8, bars=2, primer=d_major, seed=0)
     assert all(m.notes[:6] == d_major.notes[:5] + (m.notes[5],) for m in melodies)  # the last primer note may be held
     later = [n.pitch % 12 for m in melodies for n in m.notes[6:]]
     d_major_scale = {2, 4, 6, 7, 9, 11, 1}
@@ -71,11 +71,11 @@ def test_primer_in_another_key_is_continued_in_that_key(trained):
 
 def test_lower_temperature_and_beam_search_give_likelier_melodies(trained):
     model, _, _ = trained
-    hot = model.log_likelihood(model.generate(32, bars=2, temperature=1.5, seed=1)).mean()
-    cold = model.log_likelihood(model.generate(32, bars=2, temperature=0.5, seed=1)).mean()
+    hot = model.log_likelihood(model.sample(32, bars=2, temperature=1.5, seed=1)).mean()
+    cold = model.log_likelihood(model.sample(32, bars=2, temperature=0.5, seed=1)).mean()
     assert cold > hot
-    sampled = model.log_likelihood(model.generate(32, bars=2, seed=2)).mean()
-    beamed = model.log_likelihood(model.generate(32, bars=2, seed=2, beam_size=3, branch_factor=3,
+    sampled = model.log_likelihood(model.sample(32, bars=2, seed=2)).mean()
+    beamed = model.log_likelihood(model.sample(32, bars=2, seed=2, beam_size=3, branch_factor=3,
                                                  steps_per_iteration=4)).mean()
     assert beamed > sampled
 
@@ -86,7 +86,7 @@ def test_checkpoint_round_trip_generates_the_same(trained, tmp_path):
                            config=dataclasses.asdict(model.config), modules={"rnn": model.network},
                            extra={"provenance": {"data": "somewhere"}})
     loaded = MelodyRNNModel.from_checkpoint(path)
-    assert loaded.generate(3, bars=2, seed=5) == model.generate(3, bars=2, seed=5)
+    assert loaded.sample(3, bars=2, seed=5) == model.sample(3, bars=2, seed=5)
     assert loaded.provenance["data"] == "somewhere"
 
 
@@ -107,7 +107,7 @@ def test_checkpoint_round_trip_generates_the_same(trained, tmp_path):
 def test_bad_generation_arguments_are_one_line_errors(trained, kwargs, message):
     model, _, _ = trained
     with pytest.raises(AtelierError, match=message) as error:
-        model.generate(**{"bars": 4, **kwargs})
+        model.sample(**{"bars": 4, **kwargs})
     assert "\n" not in str(error.value)
 
 

@@ -9,8 +9,18 @@ from torch import nn
 
 from atelier.checkpoint import save_checkpoint
 from atelier.errors import AtelierError
-from atelier.style.adain import PRESETS, AdaINConfig, AdaINModel, Decoder, build_encoder, build_task, encoder_convs
-from atelier.style.data import CropPairs, RandomCrops, resize_long_side
+from atelier.family import DataOptions, EvalOptions, get_family
+from atelier.style.adain import (
+    FAMILY,
+    PRESETS,
+    AdaINConfig,
+    AdaINModel,
+    Decoder,
+    build_encoder,
+    build_task,
+    encoder_convs,
+)
+from atelier.data.photos import CropPairs, RandomCrops, resize_long_side
 from atelier.style.losses import adain, mean_std, tv_loss
 from atelier.training import TrainConfig, fit
 
@@ -240,3 +250,36 @@ def test_bad_arguments_are_named(model, kwargs, message):
 def test_bad_configs_are_named(changes, message):
     with pytest.raises(AtelierError, match=message):
         AdaINConfig(**changes)
+
+
+def test_the_family_pairs_photos_with_paintings_and_trains_through_atelier_train(tmp_path):
+    import atelier
+
+    family = get_family("adain")
+    assert family is FAMILY and family.train_defaults == {"batch_size": 4}
+    config = replace(TINY, styles=("shipwreck", "brick"), num_crops=8)
+    data = family.prepare_data(config, ["coffee", "rocket"], DataOptions())
+    content, style = data.train.get_batch(torch.arange(2))
+    assert tuple(content.shape) == tuple(style.shape) == (2, 3, 32, 32)
+    assert tuple(data.preview[0].shape) == (2, 3, 32, 32)
+    other = family.prepare_data(replace(config, styles=("shipwreck",)), ["coffee", "rocket"], DataOptions())
+    assert other.fingerprint != data.fingerprint
+    result = atelier.train(config, data=["coffee", "rocket"], out=tmp_path,
+                           train_config=TrainConfig(num_steps=2, batch_size=2, sample_every=2, eval_every=0,
+                                                    tensorboard=False, progress=False))
+    assert (tmp_path / "samples" / "step_000002.png").exists()
+    model = atelier.load(result.checkpoint)
+    assert isinstance(model, AdaINModel) and (model.kind, model.outputs) == ("adain", "pictures")
+
+
+def test_evaluate_scores_held_out_photos_in_every_bundled_painting(model):
+    report = FAMILY.evaluate(model, name="tiny", options=EvalOptions(data=["chelsea"]))
+    assert (report.kind, report.num_samples) == ("adain", 3)
+    assert sorted(report.metrics) == sorted(f"{m}_{j}" for m in ("style_distance", "photo_style_distance",
+                                                                 "content_distance")
+                                            for j in ("random_vgg19", "random_multiscale"))
+    assert all(v > 0 for v in report.metrics.values())
+    assert not any("never trained on" in n for n in report.notes)  # TINY trains on every bundled painting
+    seen_one = AdaINModel(replace(TINY, styles=("starry_night",)), model.encoder, model.decoder)
+    notes = FAMILY.evaluate(seen_one, name="one", options=EvalOptions(data=["chelsea"])).notes
+    assert "the decoder never trained on the_scream, shipwreck" in notes

@@ -10,7 +10,9 @@ from PIL import Image
 from torch import nn
 
 from atelier.checkpoint import save_checkpoint
+from atelier.data.unpaired import synthetic_domains, unpaired
 from atelier.errors import AtelierError
+from atelier.family import DataOptions
 from atelier.style import cyclegan as cg
 from atelier.training import TrainConfig, fit
 
@@ -28,8 +30,8 @@ def _train(config, data, out, *, num_steps, batch_size=2, resume=False):
 @pytest.fixture(scope="module")
 def shapes():
     """Squares (A) and discs (B) of many colours on dark backgrounds, 16 px."""
-    a, b = cg.synthetic_domains("squares-circles", size=16, n=24)
-    return cg.unpaired(a, b, seed=0)
+    a, b = synthetic_domains("squares-circles", size=16, n=24)
+    return unpaired(a, b, seed=0)
 
 
 # ---- networks ---------------------------------------------------------------------------------
@@ -116,16 +118,6 @@ def test_learning_rate_is_constant_then_decays_linearly_to_zero():
 
 # ---- data -------------------------------------------------------------------------------------
 
-def test_synthetic_domains_are_fixed_and_differ_as_named():
-    a, b = cg.synthetic_domains("red-blue", size=16, n=8)
-    assert torch.equal(a.images, cg.synthetic_domains("red-blue", size=16, n=8)[0].images)
-    red_minus_blue = (a.images[:, 0].float() - a.images[:, 2].float()).amax(dim=(1, 2))  # (8,) per image
-    blue_minus_red = (b.images[:, 2].float() - b.images[:, 0].float()).amax(dim=(1, 2))
-    assert (red_minus_blue > 100).all() and (blue_minus_red > 100).all()
-    grey_a, _ = cg.synthetic_domains("squares-circles", size=16, n=2, channels=1)
-    assert grey_a.images.shape == (2, 1, 16, 16)
-
-
 def _write_folder(folder, images):
     folder.mkdir()
     for i, img in enumerate(images.numpy()):
@@ -133,19 +125,19 @@ def _write_folder(folder, images):
 
 
 def test_two_folders_give_an_unpaired_dataset(tmp_path):
-    a, b = cg.synthetic_domains("red-blue", size=20, n=11)
+    a, b = synthetic_domains("red-blue", size=20, n=11)
     _write_folder(tmp_path / "A", a.images[:7])
     _write_folder(tmp_path / "B", b.images)
     config = dataclasses.replace(TINY, image_size=16)
-    data, kwargs, fingerprint = cg.prepare_training(config, f"{tmp_path / 'A'}:{tmp_path / 'B'}", seed=0,
-                                                    val_fraction=0.1, limit=None)
+    prepared = cg.FAMILY.prepare_data(config, f"{tmp_path / 'A'}:{tmp_path / 'B'}", DataOptions())
+    data = prepared.train
     assert len(data) == 10  # the larger domain: 11 images less 1 held out
     assert sorted(data.pairing.tolist()) == list(range(10))  # each B image once per epoch
     x_a, x_b = data.get_batch(torch.arange(10))
     assert x_a.shape == x_b.shape == (10, 3, 16, 16) and x_a.min() >= -1 and x_a.max() <= 1
-    assert kwargs["val_a"].shape == (1, 3, 16, 16)
+    assert prepared.val_a.shape == (1, 3, 16, 16)
     for same in ((tmp_path / "A", tmp_path / "B"), {"a": tmp_path / "A", "b": tmp_path / "B"}):
-        assert cg.prepare_training(config, same, seed=0, val_fraction=0.1, limit=None)[2] == fingerprint
+        assert cg.FAMILY.prepare_data(config, same, DataOptions()).fingerprint == prepared.fingerprint
 
 
 @pytest.mark.parametrize("data, message", [
@@ -156,15 +148,15 @@ def test_two_folders_give_an_unpaired_dataset(tmp_path):
 ])
 def test_bad_data_is_one_clear_error(data, message):
     with pytest.raises(AtelierError, match=message):
-        cg.prepare_training(TINY, data, seed=0, val_fraction=0.1, limit=None)
+        cg.FAMILY.prepare_data(TINY, data, DataOptions())
 
 
 def test_empty_domain_folder_is_an_error(tmp_path):
     (tmp_path / "empty").mkdir()
-    a, _ = cg.synthetic_domains("red-blue", size=16, n=3)
+    a, _ = synthetic_domains("red-blue", size=16, n=3)
     _write_folder(tmp_path / "A", a.images)
     with pytest.raises(AtelierError, match="the folder is empty"):
-        cg.prepare_training(TINY, f"{tmp_path / 'A'}:{tmp_path / 'empty'}", seed=0, val_fraction=0.1, limit=None)
+        cg.FAMILY.prepare_data(TINY, f"{tmp_path / 'A'}:{tmp_path / 'empty'}", DataOptions())
 
 
 @pytest.mark.parametrize("changes, message", [

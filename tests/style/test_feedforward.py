@@ -8,16 +8,16 @@ import torch
 
 from atelier.checkpoint import save_checkpoint
 from atelier.errors import AtelierError
-from atelier.style.data import RandomCrops
-from atelier.style.losses import gram_matrix
+from atelier.family import DataOptions, EvalOptions, get_family
+from atelier.data.photos import RandomCrops
 from atelier.style.feedforward import (
+    FAMILY,
     PRESETS,
     CondInstanceNorm,
     FastStyleConfig,
     FastStyleModel,
     TransformerNet,
     build_task,
-    style_statistics,
 )
 from atelier.training import TrainConfig, fit
 
@@ -95,28 +95,12 @@ def test_training_through_efficientnet_lite0_lowers_the_loss(tmp_path):
     assert sum(losses[-2:]) < 0.9 * sum(losses[:2]), losses
 
 
-def test_style_statistics_are_the_gram_per_tile_and_its_two_parts():
-    feat = torch.randn(2, 5, 8, 6)
-    (g,) = style_statistics(feat, "gram", tiles=2)  # (B, 4, C, C): tiles in row-major order
-    assert tuple(g.shape) == (2, 4, 5, 5)
-    torch.testing.assert_close(g[:, 1], gram_matrix(feat[..., :4, 3:]))  # top right tile
-    mu, cov = style_statistics(feat, "mean_cov", tiles=2)
-    torch.testing.assert_close(mu[:, 2], feat[..., 4:, :3].mean((2, 3)))  # bottom left tile
-    torch.testing.assert_close(cov, g - mu[..., :, None] * mu[..., None, :] / 5)
-
-
 def test_norm_layers_get_their_own_learning_rate():
     task = build_task(replace(TINY, norm_lr_scale=10.0), styles=[_blobs([1.0, 0.3, 0.0])])
     rest, norm = task.optimizers["net"].param_groups
     assert (rest["lr"], norm["lr"]) == (TINY.lr, 10 * TINY.lr)
     gammas = {id(m.gamma) for m in task.net.modules() if isinstance(m, CondInstanceNorm)}
     assert gammas <= {id(p) for p in norm["params"]} and not gammas & {id(p) for p in rest["params"]}
-
-
-def test_crops_are_a_fixed_function_of_their_index():
-    crops = RandomCrops(_photos(), size=16, length=10, seed=3)
-    torch.testing.assert_close(crops.crop(7), RandomCrops(_photos(), size=16, length=10, seed=3).crop(7))
-    assert not torch.equal(crops.crop(7), crops.crop(4))
 
 
 def test_cin_mixes_scale_and_shift_by_weight():
@@ -137,34 +121,34 @@ def test_one_hot_weight_gives_exactly_that_styles_network():
     state = {k: (v[1:2] if k.endswith((".gamma", ".beta")) else v) for k, v in two.net.state_dict().items()}
     one.net.load_state_dict(state)
     photo = torch.rand(1, 3, 30, 34)
-    torch.testing.assert_close(two.stylize(photo, style_weights=[0.0, 1.0]), one.stylize(photo))
-    torch.testing.assert_close(two.stylize(photo, style_weights="b"), one.stylize(photo))
+    torch.testing.assert_close(two.stylize(photo, weights=[0.0, 1.0]), one.stylize(photo))
+    torch.testing.assert_close(two.stylize(photo, ["b"]), one.stylize(photo))
 
 
 def test_mixing_is_a_blend_between_the_styles():
     model = _model()
     photo = torch.rand(1, 3, 32, 32)
-    a, b = model.stylize(photo, style_weights="a"), model.stylize(photo, style_weights="b")
-    mix = model.stylize(photo, style_weights={"a": 1.0, "b": 1.0})
+    a, b = model.stylize(photo, ["a"]), model.stylize(photo, ["b"])
+    mix = model.stylize(photo, ["a", "b"], weights=[1.0, 1.0])
     apart = (a - b).pow(2).mean()
     assert (mix - a).pow(2).mean() < apart and (mix - b).pow(2).mean() < apart
-    torch.testing.assert_close(model.stylize(photo, style_weights=[3.0, 3.0]), mix)
+    torch.testing.assert_close(model.stylize(photo, weights=[3.0, 3.0]), mix)
 
 
 def test_strength_zero_returns_the_photo_and_half_is_halfway():
     model = _model()
     photo = torch.rand(1, 3, 24, 24)
-    assert torch.equal(model.stylize(photo, style_weights="a", strength=0.0), photo)
-    full = model.stylize(photo, style_weights="a")
-    torch.testing.assert_close(model.stylize(photo, style_weights="a", strength=0.5), (full + photo) / 2)
+    assert torch.equal(model.stylize(photo, ["a"], strength=0.0), photo)
+    full = model.stylize(photo, ["a"])
+    torch.testing.assert_close(model.stylize(photo, ["a"], strength=0.5), (full + photo) / 2)
 
 
 @pytest.mark.parametrize("mode", ["luminance", "histogram"])
 def test_preserve_color_keeps_the_photos_colours(mode):
     model = _model()
     photo = torch.rand(1, 3, 32, 32) * 0.5 + torch.tensor([0.4, 0.2, 0.0]).view(1, 3, 1, 1)
-    painted = model.stylize(photo, style_weights="a")
-    kept = model.stylize(photo, style_weights="a", preserve_color=mode)
+    painted = model.stylize(photo, ["a"])
+    kept = model.stylize(photo, ["a"], preserve_color=mode)
     chroma = lambda img: torch.einsum("ij,njhw->ni", YIQ_CHROMA, img) / img[0, 0].numel()  # noqa: E731
     assert (chroma(kept) - chroma(photo)).abs().max() < 0.02
     assert (chroma(painted) - chroma(photo)).abs().max() > 0.05
@@ -176,7 +160,7 @@ def test_mask_routes_each_region_to_its_style():
     mask = torch.zeros(2, 32, 64)
     mask[0, :, :32], mask[1, :, 32:] = 1.0, 1.0
     out = model.stylize(photo, mask=mask)
-    a, b = model.stylize(photo, style_weights="a"), model.stylize(photo, style_weights="b")
+    a, b = model.stylize(photo, ["a"]), model.stylize(photo, ["b"])
     torch.testing.assert_close(out[..., :32], a[..., :32])
     torch.testing.assert_close(out[..., 32:], b[..., 32:])
 
@@ -215,7 +199,7 @@ def test_checkpoint_roundtrip(tmp_path):
                            modules={"net": model.net})
     loaded = FastStyleModel.from_checkpoint(path)
     photo = torch.rand(1, 3, 16, 16)
-    torch.testing.assert_close(loaded.stylize(photo, style_weights="a"), model.stylize(photo, style_weights="a"))
+    torch.testing.assert_close(loaded.stylize(photo, ["a"]), model.stylize(photo, ["a"]))
     with pytest.raises(AtelierError, match="holds a 'gan' model"):
         save_checkpoint(tmp_path / "g.safetensors", kind="gan", config={}, modules={"net": model.net})
         FastStyleModel.from_checkpoint(tmp_path / "g.safetensors")
@@ -224,14 +208,15 @@ def test_checkpoint_roundtrip(tmp_path):
 @pytest.mark.parametrize(
     "kwargs, message",
     [
-        ({}, r"holds 2 styles \(a, b\); choose with style_weights"),
-        ({"style_weights": [1.0]}, "1 weights for 2 styles"),
-        ({"style_weights": [1.0, -1.0]}, "must be >= 0"),
-        ({"style_weights": {"c": 1.0}}, "no style 'c'; its styles: a, b"),
-        ({"style_weights": "a", "strength": 1.5}, "strength is 1.5"),
-        ({"style_weights": "a", "preserve_color": "rgb"}, "unknown preserve_color 'rgb'"),
-        ({"style_weights": "a", "mask": torch.ones(2, 16, 16)}, "not both"),
+        ({}, r"holds 2 styles \(a, b\); choose with styles or weights"),
+        ({"weights": [1.0]}, "1 weights for 2 styles"),
+        ({"weights": [1.0, -1.0]}, "must be >= 0"),
+        ({"styles": ["c"]}, "no style 'c'; its styles: a, b"),
+        ({"styles": ["a"], "strength": 1.5}, "strength is 1.5"),
+        ({"styles": ["a"], "preserve_color": "rgb"}, "unknown preserve_color 'rgb'"),
+        ({"weights": [1.0, 1.0], "mask": torch.ones(2, 16, 16)}, "not both"),
         ({"mask": torch.ones(3, 16, 16)}, r"mask is \(3, 16, 16\)"),
+        ({"styles": ["a"], "mask": torch.ones(2, 16, 16)}, r"mask is \(2, 16, 16\); expected \(styles, H, W\) = \(1,"),
     ],
 )
 def test_bad_arguments_are_named(kwargs, message):
@@ -255,3 +240,44 @@ def test_bad_arguments_are_named(kwargs, message):
 def test_bad_configs_are_named(changes, message):
     with pytest.raises(AtelierError, match=message):
         FastStyleConfig(**changes)
+
+
+def test_the_family_prepares_the_photos_and_paintings_and_names_a_bad_one(tmp_path):
+    family = get_family("fast_style")
+    assert family is FAMILY and family.train_defaults == {"batch_size": 4}
+    config = replace(TINY, styles=("the_scream", "shipwreck"), num_crops=8)
+    data = family.prepare_data(config, ["coffee", "rocket", "camera"], DataOptions(limit=2))
+    assert len(data.train) == 8 and len(data.styles) == 2 and tuple(data.preview.shape) == (2, 3, 32, 32)
+    again = family.prepare_data(config, ["coffee", "rocket"], DataOptions())
+    assert again.fingerprint == data.fingerprint
+    other = family.prepare_data(replace(config, styles=("the_scream",)), ["coffee", "rocket"], DataOptions())
+    assert other.fingerprint != data.fingerprint
+    task = family.build_task(config, data, seed=0)
+    assert sorted(task.modules) == ["net"] and task.preview_content is data.preview
+    with pytest.raises(AtelierError, match="nope.png: no such file"):
+        family.prepare_data(replace(config, styles=(str(tmp_path / "nope.png"),)), ["coffee"], DataOptions())
+
+
+def test_atelier_train_trains_a_fast_config_and_load_gives_the_trained_model(tmp_path):
+    import atelier
+
+    config = replace(TINY, styles=("the_scream",), num_crops=8)
+    result = atelier.train(config, data=["coffee", "rocket"], out=tmp_path,
+                           train_config=TrainConfig(num_steps=2, batch_size=2, sample_every=0, eval_every=0,
+                                                    tensorboard=False, progress=False))
+    model = atelier.load(result.checkpoint)
+    assert isinstance(model, FastStyleModel) and (model.kind, model.outputs) == ("fast_style", "pictures")
+    assert model.config == config and model.style_names == ("the_scream",)
+
+
+def test_evaluate_scores_held_out_photos_in_the_models_styles():
+    config = replace(TINY, styles=("the_scream", "shipwreck"))
+    untouched = FastStyleModel(config, TransformerNet(config))  # untrained: returns the photo itself
+    report = FAMILY.evaluate(untouched, name="untouched", options=EvalOptions(data=["chelsea"]))
+    assert (report.kind, report.num_samples) == ("fast_style", 2)
+    for judge in ("random_vgg19", "random_multiscale"):
+        assert report.metrics[f"content_distance_{judge}"] == 0.0
+        assert report.metrics[f"style_distance_{judge}"] == report.metrics[f"photo_style_distance_{judge}"] > 0
+    painting = _model(styles=("the_scream", "shipwreck"))
+    painted = FAMILY.evaluate(painting, name="painting", options=EvalOptions(data=["chelsea"]))
+    assert painted.metrics["content_distance_random_vgg19"] > 0

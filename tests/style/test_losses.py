@@ -11,6 +11,7 @@ from atelier.style.losses import (
     mean_std_loss,
     preserve_color_luminance,
     style_loss,
+    style_statistics,
     tv_loss,
 )
 
@@ -114,3 +115,13 @@ def test_match_histograms_maps_equal_values_equally():
 def test_match_histograms_rejects_channel_mismatch():
     with pytest.raises(AtelierError, match="same C"):
         match_histograms(torch.rand(1, 3, 4, 4), torch.rand(1, 1, 4, 4))
+
+
+def test_style_statistics_are_the_gram_per_tile_and_its_two_parts():
+    feat = torch.randn(2, 5, 8, 6)
+    (g,) = style_statistics(feat, "gram", tiles=2)  # (B, 4, C, C): tiles in row-major order
+    assert tuple(g.shape) == (2, 4, 5, 5)
+    torch.testing.assert_close(g[:, 1], gram_matrix(feat[..., :4, 3:]))  # top right tile
+    mu, cov = style_statistics(feat, "mean_cov", tiles=2)
+    torch.testing.assert_close(mu[:, 2], feat[..., 4:, :3].mean((2, 3)))  # bottom left tile
+    torch.testing.assert_close(cov, g - mu[..., :, None] * mu[..., None, :] / 5)

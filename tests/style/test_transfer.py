@@ -1,4 +1,4 @@
-"""``atelier.style.transfer.stylize``: every method, every control, every bad input named."""
+"""``atelier.stylize`` and the per-method functions behind it: every method, every control, every bad input named."""
 
 import dataclasses
 from dataclasses import replace
@@ -12,8 +12,9 @@ from safetensors.torch import save_file
 from atelier.checkpoint import save_checkpoint
 from atelier.errors import AtelierError
 from atelier.style import adain, feedforward
-from atelier.style.data import resize_long_side, to_tensor
-from atelier.style.transfer import stylize
+from atelier.data.photos import resize_long_side, to_tensor
+from atelier.api.style import stylize
+from atelier.style.transfer import GatysOptions, StylizeControls, paint_adain, paint_fast, paint_gatys
 
 FAST = replace(feedforward.PRESETS["fast"], styles=("a", "b"), width=4, num_residual=1, backbone="random-multiscale",
                content_layers=None)
@@ -67,7 +68,7 @@ def _left_right_mask(path, size=(60, 40), levels=(0, 255)):
 def test_fast_mixes_the_models_styles_by_name(models, photo):
     result = stylize(photo, ["a", "b"], method="fast", model=models["fast"], weights=[3, 1])
     model = feedforward.FastStyleModel.from_checkpoint(models["fast"])
-    want = model.stylize(to_tensor(Image.open(photo)), style_weights=[0.75, 0.25])
+    want = model.stylize(to_tensor(Image.open(photo)), weights=[0.75, 0.25])
     assert result.image.size == (60, 40)
     assert np.abs(np.asarray(result.image, dtype=int) - np.asarray(Image.fromarray(
         (want[0].permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)), dtype=int)).max() <= 1
@@ -213,3 +214,44 @@ def test_bad_pictures_are_named(models, tmp_path):
 def test_a_vgg_weight_file_of_the_wrong_shape_names_the_layer(photo, tmp_path):
     with pytest.raises(AtelierError, match=r"layer conv1_1 \(features.0.weight\) has shape \(64, 1, 3, 3\)"):
         stylize(photo, ["the_scream"], method="gatys", backbone="vgg19", vgg_weights=_vgg_file(tmp_path), size=32)
+
+
+def test_each_method_is_a_function_of_its_own_and_the_dispatcher_only_adds_the_model(models, photo):
+    model = feedforward.FastStyleModel.from_checkpoint(models["fast"])
+    direct = paint_fast(photo, ["a"], model, controls=StylizeControls(strength=0.5))
+    routed = stylize(photo, ["a"], method="fast", model=models["fast"], strength=0.5)
+    torch.testing.assert_close(direct.tensor, routed.tensor)
+    assert {k: v for k, v in routed.metadata.items() if k not in ("model", "model_sha256")} == direct.metadata
+    assert routed.metadata["model"] == models["fast"]
+    assert stylize(photo, ["a"], method="fast", model=model).metadata["model"] == "FastStyleModel"
+    decoder = adain.AdaINModel.from_checkpoint(models["adain"])
+    torch.testing.assert_close(paint_adain(photo, "the_scream", decoder).tensor,
+                               stylize(photo, ["the_scream"], method="adain", model=models["adain"]).tensor)
+
+
+def test_gatys_at_strength_zero_gives_back_the_photo_at_the_asked_size(photo):
+    out = paint_gatys(photo, ["the_scream"], controls=StylizeControls(strength=0.0, size=30),
+                      options=GatysOptions(backbone="random-multiscale", num_steps=1))
+    assert out.image.size == (30, 20) and "final_loss" not in out.metadata
+
+
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (lambda: StylizeControls(size=8), "size is 8"),
+        (lambda: StylizeControls(weights=[1, 1], mask="m.png"), "not both"),
+        (lambda: StylizeControls(max_pixels=0), "max_pixels must be positive"),
+        (lambda: GatysOptions(backbone="resnet"), "unknown backbone 'resnet'"),
+        (lambda: GatysOptions(num_steps=0), "num_steps is 0"),
+    ],
+)
+def test_each_options_dataclass_checks_its_own_fields(make, message):
+    with pytest.raises(AtelierError, match=message):
+        make()
+
+
+def test_the_dispatcher_names_an_option_no_method_takes(models, photo):
+    with pytest.raises(AtelierError, match=r"unknown adain option 'streng'; choose one of: .*strength"):
+        stylize(photo, ["starry_night"], method="adain", model=models["adain"], streng=0.5)
+    with pytest.raises(AtelierError, match="num_steps, preset: options that apply to method 'gatys' only"):
+        stylize(photo, ["a"], method="fast", model=models["fast"], preset="quality", num_steps=3)

@@ -8,16 +8,23 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import sys
+import types
 import typing
 from collections.abc import Callable
 
 from atelier.errors import AtelierError
+from atelier.version import __version__
 
 COMMAND_MODULES = ("atelier.cli.common", "atelier.cli.images", "atelier.cli.style", "atelier.cli.translate", "atelier.cli.music")
 
 
-def add_dataclass_options(parser: argparse.ArgumentParser, cls: type, *, skip: tuple[str, ...] = ()) -> None:
-    """One ``--option`` per field of a config dataclass, typed and defaulted from the dataclass itself."""
+def add_dataclass_options(parser: argparse.ArgumentParser, cls: type, *, skip: tuple[str, ...] = (),
+                          defaults_from_family: bool = False) -> None:
+    """One ``--option`` per field of a config dataclass, typed and defaulted from the dataclass itself
+    (``Optional[X]`` fields take an X). A field's ``metadata["help"]`` becomes its help text.
+
+    ``defaults_from_family``: every option defaults to None, so the command can tell what was given
+    from what was not and fill the rest from the model family's own defaults."""
     hints = typing.get_type_hints(cls)
     for f in dataclasses.fields(cls):
         if f.name in skip:
@@ -25,12 +32,17 @@ def add_dataclass_options(parser: argparse.ArgumentParser, cls: type, *, skip: t
         flag = "--" + f.name.replace("_", "-")
         default = f.default if f.default is not dataclasses.MISSING else None
         kind = hints.get(f.name, str)
+        if typing.get_origin(kind) in (typing.Union, types.UnionType):
+            kind = next(a for a in typing.get_args(kind) if a is not type(None))
+        text = f.metadata.get("help", "")
+        shown = f"{text} (default: {default}{', or the model family' + chr(39) + 's own' if defaults_from_family else ''})"
+        given = None if defaults_from_family else default
         if kind is bool:
-            parser.add_argument(flag, dest=f.name, action=argparse.BooleanOptionalAction, default=default,
-                                help=f"(default: {default})")
+            parser.add_argument(flag, dest=f.name, action=argparse.BooleanOptionalAction, default=given,
+                                help=shown.strip())
         else:
             parser.add_argument(flag, dest=f.name, type=kind if kind in (int, float, str) else str,
-                                default=default, help=f"(default: {default})")
+                                default=given, help=shown.strip())
 
 
 def dataclass_from_args(cls: type, args: argparse.Namespace, **extra):
@@ -46,23 +58,11 @@ def build_parser() -> argparse.ArgumentParser:
         prog="atelier",
         description="Atelier: GANs, VAEs, style transfer and music, on your laptop.",
     )
-    parser.add_argument("--version", action="version", version=f"atelier {_version()}")
+    parser.add_argument("--version", action="version", version=f"atelier {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name == name:  # that part of Atelier is not written yet
-                continue
-            raise
-        module.add_commands(sub)
+        importlib.import_module(name).add_commands(sub)
     return parser
-
-
-def _version() -> str:
-    from atelier import __version__
-
-    return __version__
 
 
 def main(argv: list[str] | None = None) -> int:

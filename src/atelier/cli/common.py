@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 from pathlib import Path
 
+from atelier import zoo
+from atelier.api import evaluate, train
+from atelier.api.training import default_train_config
 from atelier.cli import add_dataclass_options, dataclass_from_args
+from atelier.family import DataOptions, EvalOptions, all_presets, get_preset
+from atelier.style.gatys import GATYS_PRESETS
+from atelier.io import write_text
 from atelier.training import TrainConfig
+from atelier.version import __version__
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
@@ -17,12 +25,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.safetensors")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="change a field of the preset's config (repeatable), e.g. --set loss=hinge")
-    p.add_argument("--val-fraction", type=float, default=0.1, help="held-out share of the data (default: 0.1)")
-    p.add_argument("--split-seed", type=int, default=0, help="seed of the train/validation split (default: 0)")
-    p.add_argument("--limit", type=int, default=None, help="use only the first N items of the data")
-    p.add_argument("--strict", action="store_true", help="stop at the first unreadable image instead of skipping it")
-    p.add_argument("--max-pixels", type=int, default=None, help="decompression-bomb guard for image files")
-    add_dataclass_options(p, TrainConfig)
+    add_dataclass_options(p, DataOptions)
+    add_dataclass_options(p, TrainConfig, defaults_from_family=True)
     p.set_defaults(handler=_train)
 
     p = sub.add_parser("presets", help="list the named model presets")
@@ -48,15 +52,11 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
 
 
 def _train(args: argparse.Namespace) -> int:
-    from atelier.api import train
-    from atelier.config import get_preset
-
     family, _ = get_preset(args.preset)
-    data = args.data or getattr(family.load_module(), "DEFAULT_DATA", "mnist")
-    config = dataclass_from_args(TrainConfig, args)
-    result = train(args.preset, data=data, out=args.out, overrides=args.overrides, train_config=config,
-                   resume=args.resume, val_fraction=args.val_fraction, split_seed=args.split_seed,
-                   strict=args.strict, max_pixels=args.max_pixels, limit=args.limit)
+    changes = {f.name: getattr(args, f.name) for f in dataclasses.fields(TrainConfig) if getattr(args, f.name) is not None}
+    result = train(args.preset, data=args.data, out=args.out, overrides=args.overrides,
+                   train_config=default_train_config(family, **changes), resume=args.resume,
+                   options=dataclass_from_args(DataOptions, args))
     last = {k: round(v, 4) for k, v in (result.history[-1] if result.history else {}).items() if k not in ("step", "metrics")}
     print(f"trained {args.preset} to step {result.step}: {last}")
     if result.metrics:
@@ -66,16 +66,15 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _presets(args: argparse.Namespace) -> int:
-    from atelier.config import all_presets
-
     for name, (family, config) in sorted(all_presets().items()):
         print(f"{name:<22} {family.kind:<11} {family.description}")
+    for name in GATYS_PRESETS:
+        print(f"{'gatys-' + name if not name.startswith('gatys') else name:<22} {'gatys':<11} "
+              f"Gatys optimisation (`atelier stylize --method gatys --preset {name}`); nothing to train")
     return 0
 
 
 def _models(args: argparse.Namespace) -> int:
-    from atelier import zoo
-
     entries = zoo.read_manifest()
     if not entries:
         print("no shipped models are installed")
@@ -85,14 +84,10 @@ def _models(args: argparse.Namespace) -> int:
 
 
 def _evaluate(args: argparse.Namespace) -> int:
-    from atelier.api import evaluate
-
-    report = evaluate(args.model, data=args.data, num_samples=args.num_samples, seed=args.seed,
-                      iwae_k=args.iwae_k, split_seed=args.split_seed)
+    report = evaluate(args.model, options=EvalOptions(data=args.data, num_samples=args.num_samples, seed=args.seed,
+                                                      iwae_k=args.iwae_k, split_seed=args.split_seed))
     print(report.table())
     if args.json:
-        from atelier.io import write_text
-
         write_text(Path(args.json), report.to_json() + "\n")
     return 0
 
@@ -104,3 +99,9 @@ def _demo(args: argparse.Namespace) -> int:
     print(f"gallery written: {index}")
     return 0
 
+
+def provenance(args: argparse.Namespace, model: str) -> dict:
+    """What a written picture or file records of how it was made: the command, its arguments and
+    the model's SHA-256 (``atelier reproduce`` reads it back)."""
+    params = {k: v for k, v in vars(args).items() if k != "handler" and isinstance(v, (int, float, str, list, type(None)))}
+    return {"atelier": __version__, "command": args.command, "params": params, "model_sha256": zoo.model_sha256(model)}

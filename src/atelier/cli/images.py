@@ -8,7 +8,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from atelier.api import load, sample
+from atelier.cli.common import provenance
 from atelier.errors import AtelierError
+from atelier.images.grid import to_pil, write_gif, write_grid
+from atelier.imageio import write_image
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
@@ -61,17 +65,16 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
 # ---- helpers -----------------------------------------------------------------------------------
 
 def _load_image_model(name: str):
-    from atelier.api import load
-
     model = load(name)
-    if not hasattr(model, "sample") or not hasattr(getattr(model, "config", None), "image_size"):
-        raise AtelierError(f"model {name}: not an image model (GAN or VAE); for music use `atelier compose`")
+    if model.outputs != "images":
+        raise AtelierError(f"model {name}: a {model.kind} model, not an image model (GAN or VAE); "
+                           "for music use `atelier compose`")
     return model
 
 
 def _require_vae(model, name: str):
-    if not hasattr(model, "encode"):
-        raise AtelierError(f"model {name}: encode/decode/reconstruct need a VAE, this is a GAN")
+    if model.kind != "vae":
+        raise AtelierError(f"model {name}: encode/decode/reconstruct need a VAE, this is a {model.kind.upper()}")
     return model
 
 
@@ -91,40 +94,6 @@ def _labels(model, label: int | str | None, n: int) -> list[int] | None:
         raise AtelierError(f"--class {label!r}: expected a class number or 'all'") from None
 
 
-def _provenance(args: argparse.Namespace, model_name: str) -> dict:
-    from atelier import zoo
-
-    path = Path(model_name)
-    digest = zoo.sha256_file(path) if path.exists() else zoo.read_manifest()[model_name].sha256
-    params = {k: v for k, v in vars(args).items() if k != "handler" and isinstance(v, (int, float, str, list, type(None)))}
-    return {"atelier": _version(), "command": args.command, "params": params, "model_sha256": digest}
-
-
-def _version() -> str:
-    from atelier import __version__
-
-    return __version__
-
-
-def write_grid(images: torch.Tensor, out: str | Path, *, nrow: int | None = None, metadata: dict | None = None) -> Path:
-    from atelier.images.grid import make_grid, to_pil
-    from atelier.imageio import write_image
-
-    nrow = nrow or max(1, int(np.ceil(np.sqrt(images.shape[0]))))
-    return write_image(to_pil(make_grid(images, nrow=nrow)), out, metadata=metadata)
-
-
-def write_gif(frames: torch.Tensor, out: str | Path, *, scale: int = 4, duration_ms: int = 120) -> Path:
-    """An animated GIF that plays forward and back (a "boomerang"), each frame scaled up."""
-    from atelier.images.grid import to_pil
-    from atelier.io import atomic_write
-
-    pics = [to_pil(f).resize((f.shape[-1] * scale, f.shape[-2] * scale), resample=0) for f in frames]
-    loop = pics + pics[-2:0:-1]
-    return atomic_write(out, lambda tmp: loop[0].save(tmp, format="GIF", save_all=True, append_images=loop[1:],
-                                                        duration=duration_ms, loop=0))
-
-
 def _read_images(paths: list[str], model) -> torch.Tensor:
     from atelier.imageio import read_image, resize_crop, to_array
 
@@ -137,8 +106,6 @@ def _read_images(paths: list[str], model) -> torch.Tensor:
 # ---- handlers ----------------------------------------------------------------------------------
 
 def _sample(args: argparse.Namespace) -> int:
-    from atelier.api import sample
-
     if args.n <= 0:
         raise AtelierError(f"--n must be a positive number of images, got {args.n}")
     model = _load_image_model(args.model)
@@ -146,15 +113,12 @@ def _sample(args: argparse.Namespace) -> int:
     images = sample(model, args.n, seed=args.seed, labels=labels,
                     truncation=args.truncation, temperature=args.temperature)
     out = Path(args.out)
-    meta = _provenance(args, args.model)
+    meta = provenance(args, args.model)
     if out.suffix:
         nrow = args.nrow or (args.n // model.config.num_classes if args.label == "all" else None)
         write_grid(images, out, nrow=nrow, metadata=meta)
         print(f"wrote a grid of {args.n} images: {out}")
     else:
-        from atelier.images.grid import to_pil
-        from atelier.imageio import write_image
-
         for i, img in enumerate(images):
             write_image(to_pil(img), out / f"sample_{i:04d}.png", metadata={**meta, "index": i})
         print(f"wrote {args.n} images to {out}/")
@@ -162,12 +126,10 @@ def _sample(args: argparse.Namespace) -> int:
 
 
 def _interpolate(args: argparse.Namespace) -> int:
-    from atelier.api import load
-
     if args.steps < 2:
         raise AtelierError(f"--steps must be at least 2 (both ends), got {args.steps}")
     model = load(args.model)
-    if not hasattr(getattr(model, "config", None), "image_size"):
+    if model.outputs == "melodies":
         from atelier.cli import music as music_cli  # music models interpolate MIDI files
 
         return music_cli.interpolate_command(model, args)
@@ -176,7 +138,7 @@ def _interpolate(args: argparse.Namespace) -> int:
             raise AtelierError(f"interpolate takes two images, got {len(args.inputs)}")
         _require_vae(model, args.model)
         a, b = _read_images(args.inputs, model)
-        frames = model.interpolate_images(a, b, steps=args.steps, label=args.label)
+        frames = model.interpolate(a, b, steps=args.steps, label=args.label)
     else:
         try:
             seed_a, seed_b = (int(s) for s in args.seeds.split(","))
@@ -184,7 +146,7 @@ def _interpolate(args: argparse.Namespace) -> int:
             raise AtelierError(f"--seeds {args.seeds!r}: expected two integers like 0,1") from None
         frames = model.interpolate(seed_a, seed_b, steps=args.steps, label=args.label)
     out = Path(args.out)
-    write_grid(frames, out, nrow=args.steps, metadata=_provenance(args, args.model))
+    write_grid(frames, out, nrow=args.steps, metadata=provenance(args, args.model))
     gif = Path(args.gif) if args.gif else out.with_suffix(".gif")
     write_gif(frames, gif)
     print(f"wrote {out} and {gif}")
@@ -205,7 +167,7 @@ def _reconstruct(args: argparse.Namespace) -> int:
     with torch.no_grad():
         recon = model.reconstruct(x, y if model.config.num_classes else None)
     pairs = torch.stack([x, recon], dim=1).flatten(0, 1)  # original, reconstruction, original, …
-    write_grid(pairs, args.out, nrow=min(16, pairs.shape[0]), metadata=_provenance(args, args.model))
+    write_grid(pairs, args.out, nrow=min(16, pairs.shape[0]), metadata=provenance(args, args.model))
     print(f"wrote originals beside reconstructions: {args.out}")
     return 0
 
@@ -243,6 +205,6 @@ def _decode(args: argparse.Namespace) -> int:
         raise AtelierError(f"latents {path}: shape {tuple(z.shape)}, the model takes (N, {z_dim})")
     with torch.no_grad():
         images = model.decode(z, _labels(model, args.label, len(z)))
-    write_grid(images, args.out, metadata=_provenance(args, args.model))
+    write_grid(images, args.out, metadata=provenance(args, args.model))
     print(f"decoded {len(z)} latents: {args.out}")
     return 0

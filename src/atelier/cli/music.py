@@ -33,17 +33,13 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
 
 
 def _compose(args: argparse.Namespace) -> int:
-    from atelier.music.compose import compose, load_music_model, parse_pitches, primer_from_pitches, read_primer, \
-        write_outputs
+    from atelier.api.music import compose
+    from atelier.music.compose import parse_pitches, write_outputs
 
-    model = load_music_model(args.model)
-    primer = None
-    if args.primer is not None:
-        primer = read_primer(args.primer)
-    elif args.primer_pitches is not None:
-        primer = primer_from_pitches(parse_pitches(args.primer_pitches), model.config.encoding)
-    melodies = compose(model, bars=args.bars, n=args.n, temperature=args.temperature, primer=primer, seed=args.seed,
-                       qpm=args.qpm, program=args.program, beam_size=args.beam_size, branch_factor=args.branch_factor)
+    pitches = None if args.primer_pitches is None else parse_pitches(args.primer_pitches)
+    melodies = compose(args.model, bars=args.bars, n=args.n, temperature=args.temperature, primer=args.primer,
+                       primer_pitches=pitches, seed=args.seed, qpm=args.qpm, program=args.program,
+                       beam_size=args.beam_size, branch_factor=args.branch_factor)
     paths = write_outputs(melodies, args.out, wav=args.wav, musicxml=args.musicxml, piano_roll=args.piano_roll)
     bars = melodies[0].num_steps // melodies[0].steps_per_bar
     print(f"wrote {len(melodies)} melodies of {bars} bars at {args.qpm:g} qpm ({len(paths)} files) to {args.out}")

@@ -7,6 +7,10 @@ from __future__ import annotations
 
 import argparse
 
+from atelier.api import load, translate
+from atelier.cli.common import provenance
+from atelier.style.cyclegan import KIND
+
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("translate", help="CycleGAN: translate images from domain A to B (or B to A)")
@@ -22,13 +26,9 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
 
 
 def _translate(args: argparse.Namespace) -> int:
-    from atelier.api import load
-    from atelier.cli.images import _provenance
-    from atelier.style.cyclegan import KIND, translate
-
     model = load(args.model, kind=KIND)  # first: a bad checkpoint is the first thing to report
     paths = translate(model, args.inputs, out=args.out, direction=args.direction, size=args.size,
-                      compare=args.compare, metadata=_provenance(args, args.model), progress=args.progress)
+                      compare=args.compare, metadata=provenance(args, args.model), progress=args.progress)
     where = paths[0] if len(paths) == 1 else f"{paths[0].parent}/"
     print(f"translated {len(paths)} image{'s' if len(paths) != 1 else ''} {args.direction}: {where}")
     return 0

@@ -23,7 +23,6 @@ Paths:
 from __future__ import annotations
 
 import gzip
-import hashlib
 import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -32,6 +31,7 @@ import numpy as np
 import torch
 from PIL import Image
 
+from atelier.data import fingerprint
 from atelier.errors import AtelierError
 from atelier.imageio import DEFAULT_MAX_PIXELS, READ_EXTENSIONS, read_image, resize_crop, to_array
 
@@ -77,12 +77,7 @@ class ImageDataset:
 
     def fingerprint(self) -> str:
         """SHA-256 of the pixels and labels: the identity of the training data in checkpoints."""
-        h = hashlib.sha256()
-        h.update(str(tuple(self.images.shape)).encode())
-        h.update(self.images.numpy().tobytes())
-        if self.labels is not None:
-            h.update(self.labels.numpy().tobytes())
-        return h.hexdigest()
+        return fingerprint(self.images) if self.labels is None else fingerprint(self.images, self.labels)
 
     def subset(self, idx: torch.Tensor | np.ndarray, name: str | None = None) -> "ImageDataset":
         idx = torch.as_tensor(idx, dtype=torch.long)

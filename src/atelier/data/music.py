@@ -44,10 +44,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from atelier import cache
+from atelier.data import fingerprint
 from atelier.errors import AtelierError, choose_one
 from atelier.io import atomic_write
 from atelier.music.events import Melody, MelodyEncoding, Note, steps_per_bar
 from atelier.music.midi import MIDI_EXTENSIONS, SCORE_EXTENSIONS, ParsedPart, _parse_midi, _parse_music21
+from atelier.music.theory import normalize_key
 
 CORPORA = {
     "bach-soprano": "soprano lines of the Bach chorales in music21's corpus (350 files)",
@@ -65,10 +68,6 @@ _CORPUS_VOICES = {"bach-soprano": ("soprano",), "bach-all": ("soprano", "alto", 
 DEFAULT_TIME_SIGNATURES: tuple[tuple[int, int], ...] = ((4, 4), (3, 4), (6, 8), (2, 4))
 CACHE_VERSION = 1
 
-# Krumhansl & Kessler (1982) key profiles, as used by the Krumhansl-Schmuckler key-finding algorithm.
-_MAJOR_PROFILE = np.array([6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88])
-_MINOR_PROFILE = np.array([6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3.17])
-
 
 @dataclass(frozen=True)
 class MelodyCorpus(Sequence[Melody]):
@@ -85,11 +84,12 @@ class MelodyCorpus(Sequence[Melody]):
 
     def fingerprint(self) -> str:
         """SHA-256 of every melody's notes and timing: the identity of the training data in checkpoints."""
-        h = hashlib.sha256()
+        arrays = []
         for m in self.melodies:
-            h.update(f"{m.name}|{m.num_steps}|{m.steps_per_quarter}|{m.time_signature}|".encode())
-            h.update(np.array([(n.pitch, n.start_step, n.end_step) for n in m.notes], dtype=np.int32).tobytes())
-        return h.hexdigest()
+            header = f"{m.name}|{m.num_steps}|{m.steps_per_quarter}|{m.time_signature}|".encode()
+            arrays.append(np.frombuffer(header, dtype=np.uint8))
+            arrays.append(np.array([(n.pitch, n.start_step, n.end_step) for n in m.notes], dtype=np.int32))
+        return fingerprint(*arrays)
 
     def split(self, *, val_fraction: float = 0.1, seed: int = 0) -> tuple[MelodyCorpus, MelodyCorpus]:
         """A deterministic (seeded) split into train and validation corpora by piece; see
@@ -173,9 +173,8 @@ def _path_files(path: Path) -> tuple[list[Path], Path]:
 
 
 def _cache_dir(cache_dir: str | os.PathLike | None) -> Path:
-    if cache_dir is None:
-        cache_dir = os.environ.get("ATELIER_CACHE") or Path.home() / ".cache" / "atelier"
-    return Path(cache_dir) / "music"
+    """The parse cache: ``cache_dir/music`` when given, else Atelier's cache folder ``music``."""
+    return cache.cache_dir("music", create=False) if cache_dir is None else Path(cache_dir) / "music"
 
 
 def _parse_file(
@@ -268,43 +267,7 @@ def _load_cache(path: Path) -> tuple[list[ParsedPart], list[tuple[str, str]]] | 
 
 
 # ---------------------------------------------------------------------------------------------
-# 3. Musical preprocessing after the cache.
-
-
-def estimate_key(melody: Melody) -> tuple[int, str]:
-    """The key as ``(tonic pitch class, "major" | "minor")`` by the Krumhansl-Schmuckler algorithm:
-    correlate the duration-weighted pitch-class histogram with the 24 rotated Krumhansl-Kessler
-    profiles (Krumhansl 1990, *Cognitive Foundations of Musical Pitch*, ch. 4).
-
-    >>> m = Melody(tuple(Note(p, 4 * i, 4 * i + 4) for i, p in enumerate([67, 69, 71, 72, 74, 71, 67])), num_steps=28)
-    >>> estimate_key(m)
-    (7, 'major')
-    """
-    histogram = np.zeros(12)
-    for note in melody.notes:
-        histogram[note.pitch % 12] += note.duration
-    if not histogram.any():
-        return 0, "major"
-    best = (-2.0, 0, "major")
-    for mode, profile in (("major", _MAJOR_PROFILE), ("minor", _MINOR_PROFILE)):
-        for tonic in range(12):
-            r = np.corrcoef(histogram, np.roll(profile, tonic))[0, 1]
-            if np.isfinite(r) and r > best[0]:
-                best = (float(r), tonic, mode)
-    return best[1], best[2]
-
-
-def normalize_key(melody: Melody) -> Melody:
-    """Transpose to C major or A minor by the smallest move (-6..+5 semitones).
-
-    >>> m = Melody((Note(62, 0, 4), Note(66, 4, 8), Note(69, 8, 16), Note(67, 16, 20)), num_steps=20)
-    >>> normalize_key(m).pitches
-    [60, 64, 67, 65]
-    """
-    tonic, mode = estimate_key(melody)
-    target = 0 if mode == "major" else 9
-    shift = (target - tonic + 6) % 12 - 6
-    return melody.transpose(shift)
+# 3. Range fitting after the cache (key normalisation is in atelier.music.theory).
 
 
 def fit_to_range(melody: Melody, encoding: MelodyEncoding) -> Melody | None:

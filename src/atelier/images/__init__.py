@@ -6,7 +6,7 @@ trained-model class to sample from; :mod:`atelier.images.grid` turns image batch
 """
 
 from atelier.images.gan import GANConfig, GANModel
-from atelier.images.grid import make_grid, save_image, to_pil
+from atelier.images.grid import make_grid, write_grid, to_pil
 from atelier.images.vae import VAEConfig, VAEModel
 
-__all__ = ["GANConfig", "GANModel", "VAEConfig", "VAEModel", "make_grid", "save_image", "to_pil"]
+__all__ = ["GANConfig", "GANModel", "VAEConfig", "VAEModel", "make_grid", "write_grid", "to_pil"]

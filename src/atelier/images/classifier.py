@@ -7,7 +7,8 @@ role of Inception's pool features and ``softmax(forward(x))`` that of its class 
 Numbers computed this way are only comparable with other numbers from the same trained classifier.
 
 The network (two conv blocks, one hidden layer) is the classic MNIST CNN; trained for ~1,500 steps
-on 4,000 MNIST digits it reaches ≥97% held-out accuracy.
+on 4,000 MNIST digits it reaches ≥97% held-out accuracy. It trains through the one loop,
+:func:`atelier.training.fit`, as :class:`ClassifierTask`.
 
 Example:
     >>> import torch
@@ -20,15 +21,22 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
+import os
+import tempfile
 from dataclasses import dataclass, field
+from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import nn
-from tqdm.auto import tqdm
+from torch.utils.data import TensorDataset
 
+from atelier.data import fingerprint
 from atelier.errors import AtelierError
+from atelier.training import TrainConfig, fit
 
+KIND = "classifier"  # the checkpoint kind of a trained classifier
 IMAGE_SIZE = 28  # the network always sees 28×28; other sizes are resized in `prepare_images`
 # ITU-R BT.601 luma weights, the usual RGB → grey conversion (PIL's "L" mode uses the same).
 _LUMA = (0.299, 0.587, 0.114)
@@ -138,6 +146,43 @@ class DigitClassifier(nn.Module):
 # Training
 
 
+class ClassifierTask:
+    """The classifier for :func:`atelier.training.fit`: module and Adam ``classifier``, its learning
+    rate decayed to 0 along a cosine over ``num_steps``."""
+
+    kind = KIND
+
+    def __init__(self, config: ClassifierConfig, *, lr: float, num_steps: int) -> None:
+        self.config = config
+        self.net = DigitClassifier(config)
+        self.modules: dict[str, nn.Module] = {"classifier": self.net}
+        optimizer = torch.optim.Adam(self.net.parameters(), lr=lr)
+        self.optimizers = {"classifier": optimizer}
+        # Cosine decay to 0: measured 97.7% → 98.0% held-out on 1,000 MNIST digits (seed 0).
+        self.schedulers = {"classifier": torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=num_steps)}
+
+    def train_step(self, batch: tuple[torch.Tensor, torch.Tensor], ctx: Any) -> dict[str, float]:
+        """One Adam step on cross-entropy(model(shift(x)), y), each image shifted by its own random offset."""
+        x, y = batch  # (B, 1, 28, 28) in [-1, 1], (B,)
+        x = random_shift(x, self.config.max_shift, ctx.generator)
+        logits = self.net(x)  # (B, num_classes)
+        loss = F.cross_entropy(logits, y)
+        ctx.optimize("classifier", loss)
+        return {"loss": loss.item(), "accuracy": (logits.argmax(dim=1) == y).float().mean().item()}
+
+
+def build_task(config: ClassifierConfig, *, lr: float = 1e-3, num_steps: int, seed: int = 0) -> ClassifierTask:
+    """The training task, its weights initialised from ``seed``.
+
+    >>> task = build_task(ClassifierConfig(channels=(4, 8), feature_dim=16), num_steps=10)
+    >>> sorted(task.modules), sorted(task.schedulers)
+    (['classifier'], ['classifier'])
+    """
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return ClassifierTask(config, lr=lr, num_steps=num_steps)
+
+
 @dataclass
 class ClassifierHistory:
     """Per-step training loss and batch accuracy of :func:`train_classifier`."""
@@ -169,12 +214,17 @@ def train_classifier(
     batch_size: int = 64,
     lr: float = 1e-3,
     seed: int = 0,
+    device: str = "cpu",
     progress: bool = True,
+    out_dir: str | os.PathLike | None = None,
 ) -> tuple[DigitClassifier, ClassifierHistory]:
-    """Train a :class:`DigitClassifier` with Adam (cosine-decayed ``lr``) on cross-entropy, with random-shift augmentation.
+    """Train a :class:`DigitClassifier` with Adam (cosine-decayed ``lr``) on cross-entropy, with
+    random-shift augmentation, through :func:`atelier.training.fit`.
 
-    ``images`` is (N, 1 or 3, H, W) in [-1, 1], ``labels`` (N,) integer classes. Batches are drawn
-    by reshuffling the data each epoch; the returned model is in eval mode.
+    ``images`` is (N, 1 or 3, H, W) in [-1, 1], ``labels`` (N,) integer classes. Batches are the
+    loop's seeded reshuffles of the data each epoch. The run (checkpoint, losses) goes to
+    ``out_dir``, or to a temporary folder that is removed afterwards; the returned model is in
+    eval mode.
 
     >>> import torch
     >>> x, y = torch.rand(32, 1, 28, 28) * 2 - 1, torch.arange(32) % 10
@@ -183,47 +233,27 @@ def train_classifier(
     >>> len(history.loss)
     3
     """
-    # 1. check inputs
+    # 1. Check inputs.
     images, labels = torch.as_tensor(images), torch.as_tensor(labels)
     _check_labelled_images(images, labels, config.num_classes)
     if num_steps < 1 or batch_size < 1 or lr <= 0:
         raise AtelierError(
             f"num_steps={num_steps}, batch_size={batch_size}, lr={lr}; all must be positive"
         )
-
-    # 2. build the model, optimizer and a seeded generator for batches and augmentation
-    torch.manual_seed(seed)  # weight init and dropout
-    generator = torch.Generator().manual_seed(seed)
-    model = DigitClassifier(config)
-    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
-    # Cosine decay to 0: measured 97.7% → 98.0% held-out on 1,000 MNIST digits (seed 0).
-    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=num_steps)
-    inputs = prepare_images(images)  # (N, 1, 28, 28), resized once rather than every step
-    labels = labels.long()
-    n = inputs.shape[0]
-    batch_size = min(batch_size, n)
-
-    # 3. training loop: minimise cross-entropy(model(shift(x)), y)
-    history = ClassifierHistory()
-    model.train()
-    order, cursor = torch.randperm(n, generator=generator), 0
-    for _ in tqdm(range(num_steps), desc="classifier", disable=not progress):
-        if cursor + batch_size > n:
-            order, cursor = torch.randperm(n, generator=generator), 0
-        idx = order[cursor:cursor + batch_size]
-        cursor += batch_size
-        x = random_shift(inputs[idx], config.max_shift, generator)  # (B, 1, 28, 28)
-        logits = model(x)  # (B, num_classes)
-        loss = F.cross_entropy(logits, labels[idx])
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        schedule.step()
-        history.loss.append(loss.item())
-        history.accuracy.append((logits.argmax(dim=1) == labels[idx]).float().mean().item())
-
-    model.eval()
-    return model, history
+    # 2. The task and the data: resized once, not every step.
+    task = build_task(config, lr=lr, num_steps=num_steps, seed=seed)
+    inputs, labels = prepare_images(images), labels.long()  # (N, 1, 28, 28), (N,)
+    loop = TrainConfig(num_steps=num_steps, batch_size=min(batch_size, len(labels)), seed=seed, device=device,
+                       log_every=1, sample_every=0, eval_every=0, checkpoint_every=0, tensorboard=False,
+                       progress=progress)
+    # 3. The loop: every step logged.
+    folder = tempfile.TemporaryDirectory() if out_dir is None else contextlib.nullcontext(out_dir)
+    with folder as out:
+        result = fit(task, TensorDataset(inputs, labels), config=loop, out_dir=out,
+                     data_fingerprint=fingerprint(inputs, labels))
+    history = ClassifierHistory(loss=[h["loss"] for h in result.history],
+                                accuracy=[h["accuracy"] for h in result.history])
+    return task.net.cpu().eval(), history
 
 
 @torch.no_grad()

@@ -2,7 +2,7 @@
 
 Every image model in Atelier works with float batches (N, C, H, W) scaled to [-1, 1]. These helpers
 tile such a batch into one picture (:func:`make_grid`), turn a picture into a PIL image
-(:func:`to_pil`) and write it to disk atomically (:func:`save_image`), so a preview that is being
+(:func:`to_pil`) and write it to disk atomically (:func:`write_grid`, :func:`write_gif`), so a preview that is being
 written is never seen half-finished.
 
 Example:
@@ -18,13 +18,15 @@ from __future__ import annotations
 
 import math
 import os
-import tempfile
 from pathlib import Path
+from typing import Any
 
 import torch
 from PIL import Image
 
 from atelier.errors import AtelierError
+from atelier.imageio import write_image
+from atelier.io import atomic_write
 
 
 def _check_images(images: torch.Tensor) -> None:
@@ -80,30 +82,28 @@ def to_pil(grid: torch.Tensor) -> Image.Image:
     return Image.fromarray(array)  # (H, W, 3) uint8 → "RGB"
 
 
-def save_image(images: torch.Tensor, path: str | os.PathLike, *, nrow: int = 8, padding: int = 2,
-               pad_value: float = 1.0) -> Path:
+def write_grid(images: torch.Tensor, path: str | os.PathLike, *, nrow: int | None = None, padding: int = 2,
+               pad_value: float = 1.0, metadata: dict[str, Any] | None = None) -> Path:
     """Write ``images`` (N, C, H, W) in [-1, 1] as one grid picture at ``path`` and return the path.
 
-    The format follows the extension (.png, .jpg, ...). The file is written to a temporary name in
-    the same folder and renamed into place, so readers never see a partial picture.
+    ``nrow`` images a row (default: a square grid). The format follows the extension (.png, .jpg,
+    .webp); ``metadata`` is embedded. The file is written to a temporary name and renamed into
+    place, so readers never see a partial picture.
 
     >>> import os, tempfile, torch
-    >>> p = save_image(torch.zeros(4, 1, 28, 28), os.path.join(tempfile.mkdtemp(), "grid.png"), nrow=2)
+    >>> p = write_grid(torch.zeros(4, 1, 28, 28), os.path.join(tempfile.mkdtemp(), "grid.png"), nrow=2)
     >>> p.name
     'grid.png'
     """
-    path = Path(path)
-    image_format = Image.registered_extensions().get(path.suffix.lower())
-    if image_format is None:
-        raise AtelierError(f"picture path {str(path)!r}: unknown image extension {path.suffix!r}; use .png or .jpg")
+    nrow = nrow or max(1, math.ceil(math.sqrt(images.shape[0])))
     picture = to_pil(make_grid(images, nrow=nrow, padding=padding, pad_value=pad_value))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        picture.save(tmp, format=image_format)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return path
+    return write_image(picture, path, metadata=metadata)
+
+
+def write_gif(frames: torch.Tensor, path: str | os.PathLike, *, scale: int = 4, duration_ms: int = 120) -> Path:
+    """An animated GIF of ``frames`` (N, C, H, W) in [-1, 1] that plays forward and back (a
+    "boomerang"), each frame scaled up ``scale`` times, written atomically."""
+    pics = [to_pil(f).resize((f.shape[-1] * scale, f.shape[-2] * scale), resample=0) for f in frames]
+    loop = pics + pics[-2:0:-1]
+    return atomic_write(path, lambda tmp: loop[0].save(tmp, format="GIF", save_all=True, append_images=loop[1:],
+                                                       duration=duration_ms, loop=0))

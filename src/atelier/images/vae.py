@@ -35,7 +35,7 @@ from torch import nn
 
 from atelier.checkpoint import Checkpoint, open_checkpoint
 from atelier.errors import AtelierError, choose_one
-from atelier.images.gan import (
+from atelier.nn import (
     DCGAN_START,
     DownConv,
     UpConv,
@@ -47,7 +47,9 @@ from atelier.images.gan import (
     seeded_normal,
     slerp,
 )
+from atelier.family import EvalOptions, TrainedModel
 from atelier.images.grid import make_grid, to_pil
+from atelier.images.image_family import ImageData, ImageFamily
 
 KIND = "vae"
 ARCHS = ("mlp", "conv")
@@ -66,7 +68,7 @@ class VAE(nn.Module):
     """Encoder q(z|x[, y]) and decoder p(x|z[, y]).
 
     mlp:  x (B, C·H·W) → hidden… → φ;       z [+ onehot(y)] → hidden reversed… → (B, C·H·W)
-    conv: x → :class:`~atelier.images.gan.DownConv` → φ;  z [+ onehot(y)] → :class:`UpConv` → (B, C, H, W)
+    conv: x → :class:`~atelier.nn.DownConv` → φ;  z [+ onehot(y)] → :class:`UpConv` → (B, C, H, W)
     then [φ, onehot(y)] → linear → (μ, log σ²). ReLU/LeakyReLU activations and no normalisation
     layer, so an image's ELBO never depends on the other images of its batch.
     """
@@ -219,7 +221,6 @@ class VAEConfig:
     lr: float = 1e-3  # Adam
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "hidden", tuple(self.hidden))  # JSON gives lists; keep tuples
         if self.arch not in ARCHS:
             raise choose_one("VAE arch", self.arch, ARCHS)
         if self.likelihood not in LIKELIHOODS:
@@ -359,8 +360,13 @@ def build_task(config: VAEConfig, *, val_batch: tuple[torch.Tensor, torch.Tensor
 # The trained model
 
 
-class VAEModel(nn.Module):
+class VAEModel(TrainedModel, nn.Module):
     """A trained VAE to sample, encode, decode and score images: ``VAEModel.from_checkpoint(path)``."""
+
+
+    kind = KIND
+    outputs = "images"
+    sample_options = ("labels", "temperature")
 
     def __init__(self, config: VAEConfig, vae: VAE) -> None:
         super().__init__()
@@ -447,29 +453,30 @@ class VAEModel(nn.Module):
         return self.decode(mu, labels)
 
     @torch.no_grad()
-    def interpolate(self, seed_a: int, seed_b: int, *, steps: int = 8, label: int | None = None) -> torch.Tensor:
-        """``steps`` images (steps, C, H, W) along the slerp path between the prior draws of two
-        seeds; the ends equal ``sample(1, seed=seed_a)`` and ``sample(1, seed=seed_b)``.
+    def interpolate(self, a: int | torch.Tensor, b: int | torch.Tensor, *, steps: int = 8,
+                    label: int | None = None) -> torch.Tensor:
+        """``steps`` images (steps, C, H, W) along a slerp path in latent space, between two seeds
+        (the prior draws of ``sample(1, seed=a)`` and ``sample(1, seed=b)``, which are the ends) or
+        between two images (C, H, W) in [-1, 1] (their encoded means). Conditional models encode
+        and decode with ``label``.
 
         >>> model = VAEModel(PRESETS["mlp-vae"], build_task(PRESETS["mlp-vae"]).vae)
         >>> model.interpolate(0, 1, steps=4).shape
         torch.Size([4, 1, 28, 28])
+        >>> model.interpolate(torch.zeros(1, 28, 28), torch.ones(1, 28, 28), steps=3).shape
+        torch.Size([3, 1, 28, 28])
         """
         self._check_steps(steps, label)
-        z_a = seeded_normal(1, self.config.z_dim, seed=seed_a)[0]  # (z_dim,)
-        z_b = seeded_normal(1, self.config.z_dim, seed=seed_b)[0]
+        if isinstance(a, int) and isinstance(b, int):
+            z_a = seeded_normal(1, self.config.z_dim, seed=a)[0]  # (z_dim,)
+            z_b = seeded_normal(1, self.config.z_dim, seed=b)[0]
+        elif torch.is_tensor(a) and torch.is_tensor(b):
+            mu, _ = self.encode(torch.stack([a, b]), label)  # (2, z_dim)
+            z_a, z_b = mu[0].cpu(), mu[1].cpu()
+        else:
+            raise AtelierError(f"interpolate takes two seeds or two images (C, H, W), got "
+                               f"{type(a).__name__} and {type(b).__name__}")
         return self.decode(slerp(z_a, z_b, torch.linspace(0, 1, steps)), label)
-
-    @torch.no_grad()
-    def interpolate_images(self, image_a: torch.Tensor, image_b: torch.Tensor, *, steps: int = 8,
-                           label: int | None = None) -> torch.Tensor:
-        """``steps`` images along the slerp path between the encoded means of two images (C, H, W).
-
-        Conditional models encode and decode both with ``label``.
-        """
-        self._check_steps(steps, label)
-        mu, _ = self.encode(torch.stack([image_a, image_b]), label)  # (2, z_dim)
-        return self.decode(slerp(mu[0].cpu(), mu[1].cpu(), torch.linspace(0, 1, steps)), label)
 
     def _check_steps(self, steps: int, label: int | None) -> None:
         if steps < 2:
@@ -514,3 +521,28 @@ class VAEModel(nn.Module):
         if self.config.num_classes and labels is None:
             raise AtelierError(f"this VAE is conditional; pass the images' labels (0..{self.config.num_classes - 1})")
         return images, resolve_labels(labels, images.shape[0], self.config.num_classes, what="VAE")
+
+
+# ---------------------------------------------------------------------------------------------
+# The family
+
+
+class VAEFamily(ImageFamily):
+    kind = KIND
+    description = "VAEs: MLP, convolutional, conditional"
+    config_type = VAEConfig
+    model_type = VAEModel
+    presets = PRESETS
+    extra_notes = ("ELBO and NLL are in nats per image on data scaled to [0, 1].",)
+
+    def build_task(self, config: VAEConfig, data: ImageData, *, seed: int) -> VAETask:
+        return build_task(config, val_batch=data.val_batch, seed=seed)
+
+    def extra_metrics(self, model: VAEModel, real: torch.Tensor, labels: torch.Tensor | None,
+                      options: EvalOptions) -> dict[str, float]:
+        """The likelihood bounds of the held-out images: −ELBO and the IWAE bound with ``iwae_k`` samples."""
+        return {"neg_elbo_nats": float(model.negative_elbo(real, labels)),
+                f"iwae_nll_nats_k{options.iwae_k}": float(model.importance_weighted_nll(real, labels, k=options.iwae_k))}
+
+
+FAMILY = VAEFamily()

@@ -32,15 +32,10 @@ from dataclasses import asdict, dataclass, fields
 
 import numpy as np
 
+from atelier.data.melodies import STEPS_PER_BAR, events_to_melodies, window_tensor
 from atelier.errors import AtelierError
-from atelier.music.events import Melody
-
-_MAJOR = np.array([0, 2, 4, 5, 7, 9, 11])
-_HARMONIC_MINOR = np.array([0, 2, 3, 5, 7, 8, 11])
-# (24, 12) membership of each pitch class in each scale
-_SCALES = np.array(
-    [np.isin(np.arange(12), (steps + tonic) % 12) for steps in (_MAJOR, _HARMONIC_MINOR) for tonic in range(12)]
-)
+from atelier.music.events import Melody, MelodyEncoding
+from atelier.music.theory import SCALES
 
 
 @dataclass(frozen=True)
@@ -79,7 +74,7 @@ def melody_features(melody: Melody) -> MelodyFeatures:
     histogram = np.bincount(pitches % 12, minlength=12).astype(np.float64)
     p = histogram[histogram > 0] / histogram.sum()
     entropy = float(-(p * np.log2(p)).sum()) + 0.0
-    scale = float((_SCALES.astype(np.float64) @ histogram).max() / histogram.sum())
+    scale = float((SCALES.astype(np.float64) @ histogram).max() / histogram.sum())
     # time
     sounding = np.zeros(melody.num_steps, dtype=bool)
     onsets = np.zeros(melody.num_steps, dtype=bool)
@@ -258,6 +253,30 @@ def compare_melodies(
             distance_kl=_kl_divergence(intra, inter) if relative else nan,
         )
     return MelodyComparison(len(generated), len(reference), out)
+
+
+def feature_comparison(
+    generated: Sequence[Melody], train: Sequence[Melody], *, encoding: MelodyEncoding, bars: int, seed: int
+) -> tuple[dict[str, float], str]:
+    """Yang & Lerch (2018) features of ``generated`` melodies against ``bars``-bar windows of the
+    training melodies (half-overlapping, at most 2,000): metrics and a one-line note, for the melody
+    models' evaluation.
+
+    >>> from atelier.music.events import Note
+    >>> tunes = [Melody(tuple(Note(60 + (i * k) % 12, 4 * i, 4 * i + 4) for i in range(8)), num_steps=32, name=f"t{k}")
+    ...          for k in range(1, 9)]
+    >>> metrics, note = feature_comparison(tunes, tunes, encoding=MelodyEncoding(), bars=2, seed=0)
+    >>> round(metrics["feature_overlap_mean"], 1), note.split(";")[0]
+    (1.0, 'features: 8 generated 2-bar melodies vs 8 2-bar training windows')
+    """
+    reference = window_tensor(train, encoding=encoding, window_steps=bars * STEPS_PER_BAR,
+                              hop_steps=max(STEPS_PER_BAR, bars * STEPS_PER_BAR // 2), max_windows=2000, seed=seed)
+    comparison = compare_melodies(generated, events_to_melodies(reference, encoding), seed=seed)
+    metrics = {"feature_overlap_mean": comparison.mean_overlap}
+    metrics.update({f"overlap_{k}": c.overlap for k, c in comparison.features.items()})
+    note = (f"features: {len(generated)} generated {bars}-bar melodies vs {reference.shape[0]} {bars}-bar training "
+            "windows; overlap of each feature's distributions, 1 = the same (Yang & Lerch 2018)")
+    return metrics, note
 
 
 # ---------------------------------------------------------------------------------------------

@@ -9,6 +9,9 @@ layers, so 0 means identical and the numbers compare across layers, sizes and ba
 with G the Gram matrix (Gatys et al. 2016). The painting is resized so that its long side is the
 picture's, the photo to the picture's size, as every method in Atelier does before painting.
 
+:func:`stylization_report` is how ``atelier evaluate`` scores a style model: the held-out photos
+painted in each style, measured in two feature networks no method in Atelier is optimised in.
+
 >>> import torch
 >>> from atelier.style.features import build_backbone
 >>> net = build_backbone("random-multiscale")
@@ -19,15 +22,21 @@ picture's, the photo to the picture's size, as every method in Atelier does befo
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import os
+from collections.abc import Callable, Mapping, Sequence
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from atelier.style.data import resize_long_side
+from atelier.data.photos import HELD_OUT_PHOTOS, load_photos, resize_long_side
+from atelier.family import EvaluationReport
 from atelier.style.features import FeatureNet, build_backbone
 from atelier.style.losses import gram_matrix
+
+# The judges of stylization_report: random networks, so no method was trained or optimised in them.
+JUDGES = ("random-vgg19", "random-multiscale")
+EVAL_SIZE = 128  # long side of the held-out photos a style model is scored on, px (a few seconds on a CPU)
 
 
 def _net(backbone: FeatureNet | str) -> FeatureNet:
@@ -65,3 +74,50 @@ def style_content_distances(image: Tensor, content: Tensor, styles: Sequence[Ten
     weights = list(weights) if weights is not None else [1.0 / len(styles)] * len(styles)
     style = sum(w * style_distance(image, s, backbone=net) for w, s in zip(weights, styles))
     return {"style_distance": style, "content_distance": content_distance(image, content, backbone=net)}
+
+
+@torch.no_grad()
+def stylization_report(
+    paint: Callable[[Tensor, str], Tensor],
+    paintings: Mapping[str, Tensor],
+    *,
+    name: str,
+    kind: str,
+    photos: str | os.PathLike | Sequence[str | os.PathLike] | None = None,
+    size: int = EVAL_SIZE,
+    judges: Sequence[str] = JUDGES,
+) -> EvaluationReport:
+    """Score a style model: ``paint(photo, painting_name)`` for every photo and painting, measured in
+    each judge network (``key`` = its name with ``_`` for ``-``):
+
+    * ``style_distance_KEY``: the output's style distance to its painting, the mean over all pictures;
+    * ``photo_style_distance_KEY``: the photo's own, the baseline the model should bring down;
+    * ``content_distance_KEY``: the output's content distance to its photo.
+
+    ``photos`` are the bundled held-out ones (:data:`~atelier.data.photos.HELD_OUT_PHOTOS`) unless
+    given (names, files or folders); each is scaled to ``size`` px on its long side.
+
+    >>> paintings = {"flat": torch.full((1, 3, 32, 32), 0.5)}
+    >>> report = stylization_report(lambda photo, n: photo, paintings, name="identity", kind="demo",
+    ...                             photos=["coffee"], size=32, judges=["random-multiscale"])
+    >>> report.metrics["content_distance_random_multiscale"], report.num_samples
+    (0.0, 1)
+    """
+    # 1. The photos, and the model's picture of each in each painting.
+    if photos is None:
+        photos = list(HELD_OUT_PHOTOS)
+    pictures = [resize_long_side(p[None].float() / 255, size) for p in load_photos(photos)]  # (1, 3, h, w) each
+    outputs = [(photo, n, paint(photo, n).cpu()) for photo in pictures for n in paintings]
+    # 2. Distances in each judge, averaged over every picture.
+    metrics: dict[str, float] = {}
+    for judge in judges:
+        net, key = build_backbone(judge), judge.replace("-", "_")
+        rows = [(style_distance(out, paintings[n], backbone=net), style_distance(photo, paintings[n], backbone=net),
+                 content_distance(out, photo, backbone=net)) for photo, n, out in outputs]
+        for i, metric in enumerate(("style_distance", "photo_style_distance", "content_distance")):
+            metrics[f"{metric}_{key}"] = sum(r[i] for r in rows) / len(rows)
+    where = "held-out photos " + ", ".join(HELD_OUT_PHOTOS) if photos == list(HELD_OUT_PHOTOS) else str(photos)
+    notes = [f"each of {len(pictures)} photo(s) at {size} px in each of: {', '.join(paintings)}",
+             "style: relative Gram distance to the painting (0 = its statistics; the photo's own is the baseline); "
+             "content: relative feature distance to the photo; both in random networks no method was optimised in"]
+    return EvaluationReport(model=name, kind=kind, data=where, num_samples=len(outputs), metrics=metrics, notes=notes)

@@ -5,14 +5,17 @@
 * :mod:`atelier.music.midi` — MIDI read/write, MusicXML/ABC read and MusicXML write (music21),
   pretty_midi conversion
 * :mod:`atelier.music.audio` — WAV through a General MIDI soundfont, piano-roll PNGs
-* :mod:`atelier.music.melody_rnn` — the melody RNN (basic and lookback LSTM), generation with primers
+* :mod:`atelier.music.theory` — key estimation and normalisation, scales
+* :mod:`atelier.music.melody_rnn` — the melody RNN (basic and lookback LSTM), sampling with primers
   and beam search
 * :mod:`atelier.music.music_vae` — MusicVAE (2-bar flat, 16-bar hierarchical): sample, encode, decode,
   interpolate, attribute vectors
+* :mod:`atelier.music.melody_family` — what the two melody families share: training data, evaluation
 * :mod:`atelier.music.compose` — ``compose``, ``interpolate`` and writing MIDI / WAV / PNG / MusicXML
   (the library behind ``atelier compose`` and ``atelier interpolate``)
 
-Corpora and training windows are in :mod:`atelier.data.music`; metrics in :mod:`atelier.metrics.music`.
+Corpora are in :mod:`atelier.data.music`, training windows, splits and primers in
+:mod:`atelier.data.melodies`; metrics in :mod:`atelier.metrics.music`.
 
 >>> from atelier.music import Melody, MelodyEncoding, Note
 >>> Melody((Note(60, 0, 4),), num_steps=8).to_events(MelodyEncoding()).tolist()

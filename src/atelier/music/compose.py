@@ -1,5 +1,6 @@
-"""Compose and interpolate melodies, and write them out: the library behind ``atelier compose`` and
-``atelier interpolate`` for music models.
+"""Compose and interpolate melodies with a loaded music model, and write them out: the library
+behind ``atelier compose`` and ``atelier interpolate`` for music models.
+(:func:`atelier.api.music.compose` also takes a model's name.)
 
     >>> import atelier
     >>> from atelier.music.compose import compose, write_outputs
@@ -23,47 +24,24 @@ from pathlib import Path
 from typing import Any
 
 from atelier.errors import AtelierError
+from atelier.family import TrainedModel
 from atelier.music.events import Melody, MelodyEncoding, Note
 
 DEFAULT_BARS = 16  # melody RNN; a MusicVAE always makes its own length
 MIN_QPM, MAX_QPM = 20.0, 400.0  # the tempo range MIDI reading accepts
 PRIMER_NOTE_STEPS = 4  # each pitch of a pitch-list primer is a quarter note
 OUTPUT_SUFFIXES = (".png", ".gif", ".jpg", ".jpeg", ".webp", ".mid", ".midi", ".wav", ".musicxml", ".xml")
-
-
-def load_music_model(model: str | os.PathLike) -> Any:
-    """A shipped music model by name, or a music checkpoint by path; anything else is an error.
-
-    >>> load_music_model("mnist-dcgan")                                              # doctest: +SKIP
-    AtelierError: model mnist-dcgan: a gan model; this needs a music model (melody_rnn or music_vae)
-    """
-    from atelier.api import load
-
-    loaded = load(model)
-    if not is_music_model(loaded):
-        kind = getattr(type(loaded), "__name__", "model")
-        raise AtelierError(f"model {model}: a {_kind(loaded) or kind} model; this needs a music model "
-                           "(melody_rnn or music_vae)")
-    return loaded
+MUSIC_KINDS = "melody_rnn or music_vae"
 
 
 def is_music_model(model: Any) -> bool:
-    from atelier.music.melody_rnn import MelodyRNNModel
-    from atelier.music.music_vae import MusicVAEModel
-
-    return isinstance(model, (MelodyRNNModel, MusicVAEModel))
+    """Whether ``model`` is a loaded model whose ``sample`` makes melodies (it declares ``outputs``)."""
+    return isinstance(model, TrainedModel) and model.outputs == "melodies"
 
 
-def _kind(model: Any) -> str:
-    from atelier.config import FAMILIES
-
-    for family in FAMILIES.values():
-        try:
-            if isinstance(model, family.model_type()):
-                return family.kind
-        except (ImportError, AttributeError):
-            continue
-    return ""
+def kind_of(model: Any) -> str:
+    """The kind a loaded model declares ("gan", "melody_rnn"…), or its type's name for anything else."""
+    return model.kind if isinstance(model, TrainedModel) and model.kind else type(model).__name__
 
 
 def read_primer(path: str | os.PathLike) -> Melody:
@@ -112,7 +90,7 @@ def parse_pitches(text: str) -> list[int]:
 
 
 def compose(
-    model: Any,
+    model: TrainedModel,
     *,
     bars: int | None = None,
     n: int = 1,
@@ -124,20 +102,24 @@ def compose(
     beam_size: int = 1,
     branch_factor: int = 1,
 ) -> list[Melody]:
-    """``n`` new melodies from a melody RNN (any length, optional primer, beam search) or a MusicVAE
-    (its own length, sampled from the prior).
+    """``n`` new melodies from a loaded melody RNN (any length, optional primer, beam search) or
+    MusicVAE (its own length, sampled from the prior).
 
     ``bars`` defaults to 16 for a melody RNN and to the model's length for a MusicVAE. ``primer``
     (melody RNN only): a :class:`Melody` or Magenta's list of one value per 16th-note step (a pitch
     starts a note, -2 holds, -1 stops). ``qpm`` and ``program`` (General MIDI, 0 = piano) set the
     tempo and instrument of the output.
-    """
-    from atelier.music.melody_rnn import MelodyRNNModel
-    from atelier.music.music_vae import MusicVAEModel
 
+    >>> import dataclasses
+    >>> from atelier.music import melody_rnn
+    >>> config = dataclasses.replace(melody_rnn.PRESETS["melody-rnn"], rnn_size=8, num_layers=1)
+    >>> rnn = melody_rnn.MelodyRNNModel(config, melody_rnn.build_task(config).network)
+    >>> [(m.name, m.num_steps) for m in compose(rnn, bars=2, n=2, primer=[60, -2, 62, -2], seed=0)]
+    [('melody 1', 32), ('melody 2', 32)]
+    """
     # 1. check inputs
     if not is_music_model(model):
-        raise AtelierError(f"model: a {type(model).__name__}; compose needs a music model (melody_rnn or music_vae)")
+        raise AtelierError(f"model: a {kind_of(model)} model; compose needs a music model ({MUSIC_KINDS})")
     _check_count("--bars", bars, allow_none=True)
     _check_count("--n", n)
     if isinstance(temperature, bool) or not isinstance(temperature, (int, float)) or not temperature > 0:
@@ -146,8 +128,8 @@ def compose(
         raise AtelierError(f"--qpm must be in {MIN_QPM:g}..{MAX_QPM:g} quarter notes per minute, got {qpm:g}")
     if not 0 <= program <= 127:
         raise AtelierError(f"--program must be a General MIDI program in 0..127, got {program}")
-    # 2. generate
-    if isinstance(model, MusicVAEModel):
+    # 2. generate: a MusicVAE makes whole melodies of its own length; a melody RNN continues a primer
+    if model.kind == "music_vae":
         if bars is not None and bars != model.bars:
             raise AtelierError(f"--bars {bars}: this MusicVAE makes {model.bars}-bar melodies; use --bars {model.bars} "
                                "or leave it out")
@@ -157,9 +139,8 @@ def compose(
             raise AtelierError("beam search needs a melody RNN")
         melodies = model.sample(n, temperature=temperature, seed=seed, qpm=qpm, program=program)
     else:
-        assert isinstance(model, MelodyRNNModel)
-        melodies = model.generate(n, bars=bars or DEFAULT_BARS, primer=primer, temperature=temperature, seed=seed,
-                                  beam_size=beam_size, branch_factor=branch_factor, qpm=qpm, program=program)
+        melodies = model.sample(n, bars=bars or DEFAULT_BARS, primer=primer, temperature=temperature, seed=seed,
+                                beam_size=beam_size, branch_factor=branch_factor, qpm=qpm, program=program)
     return [replace(m, name=f"melody {i + 1}") for i, m in enumerate(melodies)]
 
 
@@ -172,11 +153,9 @@ def interpolate(model: Any, a: Melody, b: Melody, *, steps: int = 8, temperature
 
 def require_music_vae(model: Any) -> Any:
     """``model`` if it is a MusicVAE, else a one-line error naming what it is."""
-    from atelier.music.music_vae import MusicVAEModel
-
-    if not isinstance(model, MusicVAEModel):
-        raise AtelierError(f"interpolate needs a MusicVAE (music_vae) model, got a {_kind(model) or type(model).__name__} "
-                           "model; a melody RNN has no latent space")
+    if not (is_music_model(model) and model.kind == "music_vae"):
+        raise AtelierError(f"interpolate needs a MusicVAE (music_vae) model, got a {kind_of(model)} model; "
+                           "a melody RNN has no latent space")
     return model
 
 

@@ -19,7 +19,7 @@ Example:
     >>> import dataclasses
     >>> config = dataclasses.replace(PRESETS["melody-rnn-lookback"], rnn_size=16, num_layers=1)
     >>> model = MelodyRNNModel(config, build_task(config).network)
-    >>> melodies = model.generate(2, bars=1, primer=[60, -2, 64, -2], seed=0)
+    >>> melodies = model.sample(2, bars=1, primer=[60, -2, 64, -2], seed=0)
     >>> [m.num_steps for m in melodies], melodies[0].pitches[:2]
     ([16, 16], [60, 64])
 """
@@ -37,27 +37,25 @@ import torch.nn.functional as F
 from torch import nn
 
 from atelier.checkpoint import Checkpoint, open_checkpoint
-from atelier.errors import AtelierError
-from atelier.music.events import Melody, MelodyEncoding
-from atelier.music.melody_data import (
+from atelier.data.melodies import (
     STEPS_PER_BAR,
+    MelodyData,
     check_event_batch,
     check_shared_fields,
     events_to_melodies,
-    feature_comparison,
-    load_split,
     prepare_melody,
     primer_melody,
-    training_source,
-    training_windows,
-    window_tensor,
 )
+from atelier.errors import AtelierError
+from atelier.family import TrainedModel
+from atelier.metrics.music import EventScores
+from atelier.music.events import Melody, MelodyEncoding
+from atelier.music.melody_family import MelodyFamily, check_count, check_temperature
 
 KIND = "melody_rnn"
-DEFAULT_DATA = "essen"  # Essen folk songs: thousands of short tunes with clear, repeated phrases
-EVAL_BARS = 8  # generated melodies compared with the training windows in `evaluate_model`
+EVAL_BARS = 8  # generated melodies compared with the training windows by `FAMILY.evaluate`
 PREVIEW_SEED = 0
-MAX_VAL_WINDOWS = 512  # held-out windows scored during training (evaluate_model scores them all)
+MAX_VAL_WINDOWS = 512  # held-out windows scored during training (evaluation scores them all)
 START = -1  # "no event before this one", the input at step 0
 
 
@@ -249,7 +247,7 @@ class MelodyRNNTask:
         from atelier.music.audio import piano_roll_image
 
         model = MelodyRNNModel(self.config, self.network)
-        melodies = model.generate(2, bars=8, seed=PREVIEW_SEED)
+        melodies = model.sample(2, bars=8, seed=PREVIEW_SEED)
         self.network.train()  # MelodyRNNModel put the shared network in eval mode
         return piano_roll_image(melodies, titles=[f"step {ctx.step + 1}: sample {i + 1}" for i in range(2)])
 
@@ -276,21 +274,9 @@ def build_task(config: MelodyRNNConfig, *, val_windows: torch.Tensor | None = No
         return MelodyRNNTask(config, val_windows=val_windows)
 
 
-def prepare_training(config: MelodyRNNConfig, data: str | os.PathLike, *, seed: int, val_fraction: float,
-                     limit: int | None) -> tuple[torch.Tensor, dict[str, Any], str]:
-    """For :func:`atelier.train`: every bar-aligned window of the training pieces (and its
-    transpositions), a sample of held-out windows for validation, and the corpus fingerprint."""
-    windows, val_windows, fingerprint = training_windows(
-        data, config=config, window_steps=config.window_steps, min_notes=1, max_val_windows=MAX_VAL_WINDOWS,
-        seed=seed, val_fraction=val_fraction, limit=limit)
-    return windows, {"val_windows": val_windows}, fingerprint
-
-
 @torch.no_grad()
 def score_events(network: MelodyLSTM, windows: torch.Tensor, *, batch_size: int = 256) -> dict[str, float]:
     """Teacher-forced loss (nats per step), perplexity and accuracies over windows (N, T)."""
-    from atelier.metrics.music import EventScores
-
     scores = EventScores()
     device = next(network.parameters()).device
     for start in range(0, windows.shape[0], batch_size):
@@ -303,14 +289,19 @@ def score_events(network: MelodyLSTM, windows: torch.Tensor, *, batch_size: int 
 # The trained model
 
 
-class MelodyRNNModel(nn.Module):
-    """A trained melody RNN to generate and score melodies: ``MelodyRNNModel.from_checkpoint(path)``."""
+class MelodyRNNModel(TrainedModel, nn.Module):
+    """A trained melody RNN to sample and score melodies: ``MelodyRNNModel.from_checkpoint(path)``."""
+
+    kind = KIND
+    outputs = "melodies"
+    sample_options = ("bars", "primer", "temperature", "beam_size", "branch_factor", "steps_per_iteration", "qpm",
+                      "program")
 
     def __init__(self, config: MelodyRNNConfig, network: MelodyLSTM, *, provenance: dict[str, Any] | None = None) -> None:
         super().__init__()
         self.config = config
         self.network = network
-        self.provenance = dict(provenance or {})  # training data and split, for evaluate_model
+        self.provenance = dict(provenance or {})  # training data and split, for FAMILY.evaluate
         self.eval()
 
     @classmethod
@@ -335,7 +326,7 @@ class MelodyRNNModel(nn.Module):
         return next(self.network.parameters()).device
 
     @torch.no_grad()
-    def generate(
+    def sample(
         self,
         n: int = 1,
         *,
@@ -364,17 +355,15 @@ class MelodyRNNModel(nn.Module):
         >>> import dataclasses
         >>> config = dataclasses.replace(PRESETS["melody-rnn"], rnn_size=8, num_layers=1)
         >>> model = MelodyRNNModel(config, build_task(config).network)
-        >>> a = model.generate(3, bars=2, temperature=0.9, seed=4, qpm=90)
-        >>> a == model.generate(3, bars=2, temperature=0.9, seed=4, qpm=90), a[0].qpm, a[0].num_steps
+        >>> a = model.sample(3, bars=2, temperature=0.9, seed=4, qpm=90)
+        >>> a == model.sample(3, bars=2, temperature=0.9, seed=4, qpm=90), a[0].qpm, a[0].num_steps
         (True, 90.0, 32)
         """
         # 1. check inputs
         for name, value in (("n", n), ("bars", bars), ("beam_size", beam_size), ("branch_factor", branch_factor),
                             ("steps_per_iteration", steps_per_iteration)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise AtelierError(f"{name}={value!r}; must be a whole number of at least 1")
-        if not (isinstance(temperature, (int, float)) and math.isfinite(temperature) and temperature > 0):
-            raise AtelierError(f"temperature={temperature!r}; must be a number greater than 0")
+            check_count(name, value)
+        check_temperature(temperature)
         num_steps = bars * STEPS_PER_BAR
         # 2. the primer, in the model's key and range
         primed, shift = torch.zeros(0, dtype=torch.int64), 0
@@ -399,7 +388,7 @@ class MelodyRNNModel(nn.Module):
         >>> import dataclasses
         >>> config = dataclasses.replace(PRESETS["melody-rnn"], rnn_size=8, num_layers=1)
         >>> model = MelodyRNNModel(config, build_task(config).network)
-        >>> model.log_likelihood(model.generate(2, bars=1)).shape
+        >>> model.log_likelihood(model.sample(2, bars=1)).shape
         torch.Size([2])
         """
         out = []
@@ -468,35 +457,33 @@ def sample_events(
 
 
 # ---------------------------------------------------------------------------------------------
-# Evaluation
+# The family
 
 
-def evaluate_model(model: MelodyRNNModel, *, name: str, data: str | os.PathLike | None = None, seed: int = 0,
-                   num_samples: int = 2000):
-    """Held-out likelihood and Yang & Lerch feature comparison, for ``atelier evaluate``.
+class MelodyRNNFamily(MelodyFamily):
+    """The melody RNN as :mod:`atelier.family` sees it; training data and evaluation are
+    :class:`~atelier.music.melody_family.MelodyFamily`'s."""
 
-    1. the held-out pieces of the model's own corpus and split (or of ``data``);
-    2. teacher-forced loss, perplexity, accuracy, event and no-event accuracy on every
-       non-overlapping window of the model's training length in those pieces;
-    3. ``num_samples`` generated 8-bar melodies against 8-bar windows of the training pieces,
-       feature by feature (:func:`atelier.metrics.music.compare_melodies`).
-    """
-    from atelier.api import EvaluationReport
+    kind = KIND
+    description = "melody RNN: an LSTM over melody events (basic and lookback)"
+    config_type = MelodyRNNConfig
+    model_type = MelodyRNNModel
+    presets = PRESETS
+    max_val_windows = MAX_VAL_WINDOWS
 
-    if num_samples < 2:
-        raise AtelierError(f"--num-samples must be at least 2, got {num_samples}")
-    cfg = model.config
-    source, split_seed, val_fraction = training_source(model.provenance, data)
-    train, val, _ = load_split(source, encoding=cfg.encoding, key=cfg.key, seed=split_seed, val_fraction=val_fraction)
-    held_out = window_tensor(val, encoding=cfg.encoding, window_steps=cfg.window_steps)
-    metrics = {f"held_out_{k}": v for k, v in model.score(held_out).items()}
-    generated = model.generate(num_samples, bars=EVAL_BARS, seed=seed)
-    features, feature_note = feature_comparison(generated, train, encoding=cfg.encoding, bars=EVAL_BARS, seed=seed)
-    metrics.update(features)
-    notes = [
-        f"held-out: {len(val)} pieces of {source} (split seed {split_seed}), {held_out.shape[0]} windows of "
-        f"{cfg.window_steps} steps; loss in nats per 16th-note step, perplexity = exp(loss)",
-        feature_note,
-    ]
-    return EvaluationReport(model=name, kind=KIND, data=f"{source} (held-out {len(val)} pieces)",
-                            num_samples=num_samples, metrics=metrics, notes=notes)
+    def windows(self, config: MelodyRNNConfig) -> tuple[int, int]:
+        return config.window_steps, 1
+
+    def build_task(self, config: MelodyRNNConfig, data: MelodyData, *, seed: int) -> MelodyRNNTask:
+        return build_task(config, val_windows=data.val_windows, seed=seed)
+
+    def held_out_metrics(self, model: MelodyRNNModel, windows: torch.Tensor) -> tuple[dict[str, float], list[str]]:
+        """Teacher-forced loss, perplexity, accuracy, event and no-event accuracy."""
+        metrics = {f"held_out_{k}": v for k, v in model.score(windows).items()}
+        return metrics, ["loss in nats per 16th-note step, perplexity = exp(loss)"]
+
+    def evaluation_samples(self, model: MelodyRNNModel, n: int, *, seed: int) -> tuple[list[Melody], int]:
+        return model.sample(n, bars=EVAL_BARS, seed=seed), EVAL_BARS
+
+
+FAMILY = MelodyRNNFamily()

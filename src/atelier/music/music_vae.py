@@ -36,28 +36,26 @@ import torch.nn.functional as F
 from torch import nn
 
 from atelier.checkpoint import Checkpoint, open_checkpoint
-from atelier.errors import AtelierError, choose_one
-from atelier.images.gan import slerp
-from atelier.music.events import Melody, MelodyEncoding
-from atelier.music.melody_data import (
+from atelier.data.melodies import (
     STEPS_PER_BAR,
+    MelodyData,
     check_event_batch,
     check_shared_fields,
-    crop,
     events_to_melodies,
-    feature_comparison,
-    load_split,
-    prepare_melody,
-    training_source,
-    training_windows,
+    prepare_melodies,
     window_tensor,
 )
+from atelier.errors import AtelierError, choose_one
+from atelier.family import TrainedModel
+from atelier.metrics.music import FEATURES, melody_features
+from atelier.music.events import Melody, MelodyEncoding
+from atelier.music.melody_family import MelodyFamily, check_count, check_temperature
+from atelier.nn import slerp
 
 KIND = "music_vae"
-DEFAULT_DATA = "essen"
 START = -1  # "no previous event": the decoder's first input
 MIN_SIGMA = 1e-4  # keeps log σ finite in the KL
-MAX_VAL_WINDOWS = 256  # held-out windows scored during training (evaluate_model scores them all)
+MAX_VAL_WINDOWS = 256  # held-out windows scored during training (evaluation scores them all)
 PREVIEW_SEED = 0
 
 
@@ -389,34 +387,23 @@ def build_task(config: MusicVAEConfig, *, val_windows: torch.Tensor | None = Non
         return MusicVAETask(config, val_windows=val_windows)
 
 
-def prepare_training(config: MusicVAEConfig, data: str | os.PathLike, *, seed: int, val_fraction: float,
-                     limit: int | None) -> tuple[torch.Tensor, dict[str, Any], str]:
-    """For :func:`atelier.train`: windows of ``bars`` bars starting at every bar of the training
-    pieces (with at least one note per bar on average), held-out windows for validation, and the
-    corpus fingerprint."""
-    windows, val_windows, fingerprint = training_windows(
-        data, config=config, window_steps=config.num_steps, min_notes=config.bars, max_val_windows=MAX_VAL_WINDOWS,
-        seed=seed, val_fraction=val_fraction, limit=limit)
-    return windows, {"val_windows": val_windows}, fingerprint
-
-
 # ---------------------------------------------------------------------------------------------
 # The trained model
 
 
-ATTRIBUTES = ("note_density", "pitch_range", "mean_interval", "empty_beat_rate", "pitch_class_entropy",
-              "scale_consistency", "groove_consistency")
-
-
-class MusicVAEModel(nn.Module):
+class MusicVAEModel(TrainedModel, nn.Module):
     """A trained MusicVAE: ``MusicVAEModel.from_checkpoint(path)``, then sample, encode, decode,
     interpolate, attribute vectors."""
+
+    kind = KIND
+    outputs = "melodies"
+    sample_options = ("temperature", "qpm", "program")
 
     def __init__(self, config: MusicVAEConfig, network: MusicVAENet, *, provenance: dict[str, Any] | None = None) -> None:
         super().__init__()
         self.config = config
         self.network = network
-        self.provenance = dict(provenance or {})  # training data and split, for evaluate_model
+        self.provenance = dict(provenance or {})  # training data and split, for FAMILY.evaluate
         self.eval()
 
     @classmethod
@@ -447,24 +434,11 @@ class MusicVAEModel(nn.Module):
     # ---- melodies in and out
 
     def _prepare(self, melodies: Sequence[Melody], *, key_move: bool = True) -> tuple[torch.Tensor, list[int]]:
-        """Each melody's first ``bars`` bars (padded with rest), in the model's key and range:
-        events (N, T) and the semitones each was moved by."""
-        if isinstance(melodies, Melody):
-            melodies = [melodies]
-        if not melodies:
-            raise AtelierError("melodies: none given; pass at least one")
-        rows, shifts = [], []
-        t = self.config.num_steps
-        for i, melody in enumerate(melodies):
-            what = f"melody {melody.name or i + 1}"
-            if not melody.notes:
-                raise AtelierError(f"{what}: no notes to encode")
-            cut = crop(melody, t)
-            prepared = prepare_melody(cut, encoding=self.config.encoding, key=self.config.key if key_move else "any",
-                                      what=what)
-            rows.append(torch.from_numpy(prepared.events))
-            shifts.append(prepared.shift)
-        return torch.stack(rows).to(self.device), shifts
+        """Each melody's first ``bars`` bars, in the model's key (unless ``key_move`` is False) and
+        range: events (N, T) on the model's device and the semitones each was moved by."""
+        events, shifts = prepare_melodies(melodies, encoding=self.config.encoding, num_steps=self.config.num_steps,
+                                          key=self.config.key if key_move else "any")
+        return events.to(self.device), shifts
 
     def _melodies(self, events: torch.Tensor, shifts: Sequence[int], qpm: float, program: int,
                   name: str) -> list[Melody]:
@@ -488,9 +462,8 @@ class MusicVAEModel(nn.Module):
         >>> model.sample(2, temperature=0.5, seed=3) == model.sample(2, temperature=0.5, seed=3)
         True
         """
-        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-            raise AtelierError(f"n={n!r}; must be a whole number of at least 1")
-        _check_temperature(temperature, allow_none=False)
+        check_count("n", n)
+        check_temperature(temperature)
         generator = torch.Generator().manual_seed(seed)
         z = torch.randn(n, self.config.z_dim, generator=generator).to(self.device)  # (n, Z)
         events = self.network.decode_events(z, temperature=temperature, generator=generator)
@@ -515,7 +488,7 @@ class MusicVAEModel(nn.Module):
         if not torch.is_tensor(z) or z.ndim != 2 or z.shape[1] != self.config.z_dim:
             shape = tuple(z.shape) if torch.is_tensor(z) else type(z).__name__
             raise AtelierError(f"z {shape}; expected (N, {self.config.z_dim})")
-        _check_temperature(temperature, allow_none=True)
+        check_temperature(temperature, allow_none=True)
         generator = torch.Generator().manual_seed(seed)
         events = self.network.decode_events(z.float().to(self.device), temperature=temperature, generator=generator)
         return self._melodies(events, shifts or [0] * z.shape[0], qpm, program, "decoded")
@@ -565,14 +538,11 @@ class MusicVAEModel(nn.Module):
         Sec. 5.4). Windows of ``bars`` bars are cut from ``melodies`` without overlap. Add a multiple
         of it to a code and decode: ``model.decode(mu + 1.5 * vector)``.
 
-        Attributes are the features of :func:`atelier.metrics.music.melody_features`: note_density,
-        pitch_range, mean_interval, empty_beat_rate, pitch_class_entropy, scale_consistency,
-        groove_consistency.
+        Attributes are the features of :func:`atelier.metrics.music.melody_features`
+        (:data:`~atelier.metrics.music.FEATURES`).
         """
-        from atelier.metrics.music import melody_features
-
-        if attribute not in ATTRIBUTES:
-            raise choose_one("attribute", attribute, ATTRIBUTES)
+        if attribute not in FEATURES:
+            raise choose_one("attribute", attribute, FEATURES)
         if not 0 < quantile <= 0.5:
             raise AtelierError(f"quantile={quantile}; must be in (0, 0.5]")
         cfg = self.config
@@ -623,47 +593,38 @@ class MusicVAEModel(nn.Module):
         return out
 
 
-def _check_temperature(temperature: float | None, *, allow_none: bool) -> None:
-    if temperature is None and allow_none:
-        return
-    if not (isinstance(temperature, (int, float)) and not isinstance(temperature, bool)
-            and math.isfinite(temperature) and temperature > 0):
-        raise AtelierError(f"temperature={temperature!r}; must be a number greater than 0")
-
-
 # ---------------------------------------------------------------------------------------------
-# Evaluation
+# The family
 
 
-def evaluate_model(model: MusicVAEModel, *, name: str, data: str | os.PathLike | None = None, seed: int = 0,
-                   num_samples: int = 2000):
-    """Held-out reconstruction and Yang & Lerch feature comparison, for ``atelier evaluate``.
+class MusicVAEFamily(MelodyFamily):
+    """MusicVAE as :mod:`atelier.family` sees it; training data and evaluation are
+    :class:`~atelier.music.melody_family.MelodyFamily`'s."""
 
-    1. the held-out pieces of the model's own corpus and split (or of ``data``), cut into
-       non-overlapping windows of the model's length;
-    2. teacher-forced and sampled reconstruction accuracy, −ELBO, reconstruction and KL terms;
-    3. ``num_samples`` sampled melodies against windows of the training pieces, feature by feature.
-    """
-    from atelier.api import EvaluationReport
+    kind = KIND
+    description = "MusicVAE: 2-bar flat and 16-bar hierarchical melody VAEs"
+    config_type = MusicVAEConfig
+    model_type = MusicVAEModel
+    presets = PRESETS
+    max_val_windows = MAX_VAL_WINDOWS
 
-    if num_samples < 2:
-        raise AtelierError(f"--num-samples must be at least 2, got {num_samples}")
-    cfg = model.config
-    source, split_seed, val_fraction = training_source(model.provenance, data)
-    train, val, _ = load_split(source, encoding=cfg.encoding, key=cfg.key, seed=split_seed, val_fraction=val_fraction)
-    held_out = window_tensor(val, encoding=cfg.encoding, window_steps=cfg.num_steps, min_notes=cfg.bars)
-    scores = model.score(held_out)
-    metrics = {f"held_out_{k}": v for k, v in scores.items()}
-    metrics["held_out_neg_elbo_per_step"] = scores["neg_elbo"] / cfg.num_steps
-    generated = model.sample(num_samples, seed=seed)
-    features, feature_note = feature_comparison(generated, train, encoding=cfg.encoding, bars=cfg.bars, seed=seed)
-    metrics.update(features)
-    notes = [
-        f"held-out: {len(val)} pieces of {source} (split seed {split_seed}), {held_out.shape[0]} windows of "
-        f"{cfg.bars} bars; accuracies per 16th-note step with z = the posterior mean; the paper's 2-bar melody "
-        "model reaches 0.986 teacher-forced and 0.951 sampled on far more data",
-        "neg_elbo in nats per melody (β = 1): an upper bound on −log p(melody)",
-        feature_note,
-    ]
-    return EvaluationReport(model=name, kind=KIND, data=f"{source} (held-out {len(val)} pieces)",
-                            num_samples=num_samples, metrics=metrics, notes=notes)
+    def windows(self, config: MusicVAEConfig) -> tuple[int, int]:
+        return config.num_steps, config.bars  # at least one note per bar on average
+
+    def build_task(self, config: MusicVAEConfig, data: MelodyData, *, seed: int) -> MusicVAETask:
+        return build_task(config, val_windows=data.val_windows, seed=seed)
+
+    def held_out_metrics(self, model: MusicVAEModel, windows: torch.Tensor) -> tuple[dict[str, float], list[str]]:
+        """Teacher-forced and sampled reconstruction accuracy, −ELBO, reconstruction and KL terms."""
+        scores = model.score(windows)
+        metrics = {f"held_out_{k}": v for k, v in scores.items()}
+        metrics["held_out_neg_elbo_per_step"] = scores["neg_elbo"] / model.config.num_steps
+        return metrics, ["accuracies per 16th-note step with z = the posterior mean; the paper's 2-bar melody "
+                         "model reaches 0.986 teacher-forced and 0.951 sampled on far more data",
+                         "neg_elbo in nats per melody (β = 1): an upper bound on −log p(melody)"]
+
+    def evaluation_samples(self, model: MusicVAEModel, n: int, *, seed: int) -> tuple[list[Melody], int]:
+        return model.sample(n, seed=seed), model.bars
+
+
+FAMILY = MusicVAEFamily()

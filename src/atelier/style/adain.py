@@ -13,7 +13,8 @@ with no training and in one pass. The controls come from the paper's section 7: 
 masks apply AdaIN region by region.
 
 The file reads top to bottom: the decoder, the config and presets, the training task for
-:func:`atelier.training.fit` and :class:`AdaINModel`, the trained model you stylize with.
+:func:`atelier.training.fit`, :class:`AdaINModel`, the trained model you stylize with, and the
+family (:data:`FAMILY`) that ties them together for ``atelier train`` and ``atelier evaluate``.
 
 >>> import dataclasses, torch
 >>> config = dataclasses.replace(PRESETS["adain"], decoder_width=0.125)
@@ -36,18 +37,22 @@ from PIL import Image
 from torch import Tensor, nn
 
 from atelier.checkpoint import Checkpoint, open_checkpoint
-from atelier.errors import AtelierError, choose_one
-from atelier.style import control
-from atelier.style.data import (
+from atelier.data import fingerprint
+from atelier.data.photos import (
     BUILTIN_CONTENT,
     PAINTINGS,
     TEXTURES,
     CropPairs,
     RandomCrops,
-    fingerprint,
+    load_image,
     load_photos,
     resize_long_side,
 )
+from atelier.errors import AtelierError, choose_one
+from atelier.family import DataOptions, EvalOptions, EvaluationReport, Family, TrainData, TrainedModel
+from atelier.imageio import DEFAULT_MAX_PIXELS
+from atelier.metrics.style import stylization_report
+from atelier.style import control
 from atelier.style import efficientnet as effnet
 from atelier.style.features import VGG19_CFG, FeatureNet, build_backbone, vgg19_layer_names
 from atelier.style.losses import adain, content_loss, energy, match_histograms, mean_std, mean_std_loss, tv_loss
@@ -58,8 +63,6 @@ ENCODER_BACKBONES = ("efficientnet-lite0", "random-vgg19", "vgg19")
 ENCODER_LAYERS = ("relu2_1", "relu3_1", "relu4_1", "relu5_1")  # VGG: the decoder mirrors the layers up to one
 # EfficientNet-Lite0: the expanded activations that open a stage, at 1/4, 1/8 and 1/16 of the side.
 LITE0_ENCODER_LAYERS = ("block3_expand", "block5_expand", "block8_expand")
-
-
 
 
 @dataclass(frozen=True)
@@ -169,8 +172,6 @@ class Decoder(nn.Module):
 class AdaINConfig:
     """The encoder, the decoder and how to train it. Change with ``dataclasses.replace``."""
 
-    KIND = KIND  # not a field: how :func:`atelier.api.train` finds the family of a config object
-
     backbone: str = "efficientnet-lite0"  # the encoder: efficientnet-lite0, random-vgg19 or vgg19
     backbone_seed: int = 0
     # AdaIN happens here (Huang & Belongie: relu4_1 of VGG-19); for Lite0 the expanded
@@ -252,7 +253,6 @@ def build_encoder(config: AdaINConfig, *, weights: str | os.PathLike | None = No
 # ---------------------------------------------------------------------------------------------
 
 
-
 class AdaINTask:
     """The decoder for :func:`atelier.training.fit`: module ``decoder``, Adam ``decoder``."""
 
@@ -332,24 +332,6 @@ class AdaINTask:
         return to_pil(make_grid(torch.cat(rows) * 2 - 1, nrow=3))
 
 
-def prepare_training(config: AdaINConfig, data: str | os.PathLike = DEFAULT_DATA, *, seed: int = 0,
-                     val_fraction: float = 0.0, limit: int | None = None) -> tuple[CropPairs, dict[str, Any], str]:
-    """(content crop, style crop) pairs: photos from ``data``, styles from ``config.styles``.
-
-    Style crops have their RGB channels shuffled at random, which turns each painting into six
-    palettes and keeps the decoder from learning the bundled paintings' colours by heart.
-    """
-    photos = load_photos(data, short_side=config.photo_size, limit=limit)
-    styles = load_photos(list(config.styles), short_side=config.photo_size)
-    pairs = CropPairs(
-        RandomCrops(photos, size=config.image_size, length=config.num_crops, seed=seed),
-        RandomCrops(styles, size=config.image_size, length=config.num_crops, seed=seed + 1, permute_channels=True),
-    )
-    n = min(3, len(styles))
-    preview = (pairs.content.get_batch(torch.arange(n)), pairs.style.get_batch(torch.arange(n)))
-    return pairs, {"preview_pairs": preview}, fingerprint([*photos, *styles])
-
-
 def build_task(config: AdaINConfig, *, seed: int = 0, encoder: FeatureNet | None = None,
                preview_pairs: tuple[Tensor, Tensor] | None = None) -> AdaINTask:
     """The training task, the decoder initialised from ``seed``.
@@ -369,8 +351,11 @@ def build_task(config: AdaINConfig, *, seed: int = 0, encoder: FeatureNet | None
 # ---------------------------------------------------------------------------------------------
 
 
-class AdaINModel(nn.Module):
+class AdaINModel(TrainedModel, nn.Module):
     """Encoder and trained decoder: ``AdaINModel.from_checkpoint(path).stylize(photo, [painting])``."""
+
+    kind = KIND
+    outputs = "pictures"
 
     def __init__(self, config: AdaINConfig, encoder: FeatureNet, decoder: Decoder) -> None:
         super().__init__()
@@ -397,9 +382,11 @@ class AdaINModel(nn.Module):
         return self.decoder(t)
 
     @torch.no_grad()
-    def stylize(self, content: Tensor, styles: Sequence[Tensor], *, weights: Sequence[float] | None = None,
-                strength: float = 1.0, preserve_color: str | None = None, mask: Tensor | None = None) -> Tensor:
-        """Paint ``content`` (N, 3, H, W) after the paintings ``styles`` (each (1, 3, h, w)), all in [0, 1].
+    def stylize(self, content: Tensor, styles: Sequence[Tensor] | Tensor | None = None, *,
+                weights: Sequence[float] | None = None, strength: float = 1.0, preserve_color: str | None = None,
+                mask: Tensor | None = None) -> Tensor:
+        """Paint ``content`` (N, 3, H, W) after the paintings ``styles`` (a list of pictures (1, 3, h, w),
+        or one), all in [0, 1].
 
         Returns (N, 3, H, W) in [0, 1]. Each painting is first resized so that its long side
         equals the photo's: the output's size and the scale of its strokes do not depend on the
@@ -428,6 +415,8 @@ class AdaINModel(nn.Module):
         if not isinstance(content, Tensor) or content.ndim != 4 or content.shape[1] != 3 or min(content.shape[-2:]) < 8:
             shape = tuple(content.shape) if isinstance(content, Tensor) else type(content).__name__
             raise AtelierError(f"content is {shape}; expected a float tensor (N, 3, H, W) with H, W >= 8")
+        if isinstance(styles, Tensor) and styles.ndim == 4:
+            styles = [styles]
         if isinstance(styles, Tensor) or not styles:
             raise AtelierError("styles must be a non-empty list of pictures (1, 3, h, w)")
         for k, s in enumerate(styles):
@@ -502,3 +491,67 @@ def _match_palette(y: Tensor, paintings: Sequence[Tensor], mix: Sequence[float],
             out = out + m * ((y - y_mean) / y_std * std + mean)
     return out / regions.to(y).sum(0).clamp_min(1e-8)
 
+
+# ---------------------------------------------------------------------------------------------
+# The family
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AdaINData(TrainData):
+    """(photo crop, painting crop) pairs (``train``), and the pairs the previews paint."""
+
+    preview: tuple[Tensor, Tensor] | None = None  # (P, 3, S, S) photos and paintings in [0, 1]
+
+
+class AdaINFamily(Family):
+    kind = KIND
+    description = "arbitrary style transfer: AdaIN encoder-decoder (Huang & Belongie 2017)"
+    config_type = AdaINConfig
+    model_type = AdaINModel
+    presets = PRESETS
+    default_data = DEFAULT_DATA
+    train_defaults = {"batch_size": 4}  # pairs a step, as the fast network's crops
+
+    def prepare_data(self, config: AdaINConfig, data: Any, options: DataOptions) -> AdaINData:
+        """(photo crop, painting crop) pairs: photos from ``data``, paintings from ``config.styles``.
+
+        Style crops have their RGB channels shuffled at random, which turns each painting into six
+        palettes and keeps the decoder from learning the bundled paintings' colours by heart. Every
+        photo trains (no validation split).
+
+        >>> import dataclasses
+        >>> config = dataclasses.replace(PRESETS["adain"], styles=("shipwreck",), image_size=32, photo_size=48,
+        ...                              num_crops=8)
+        >>> data = FAMILY.prepare_data(config, ["coffee", "rocket"], DataOptions())
+        >>> len(data.train), tuple(data.preview[1].shape)
+        (8, (1, 3, 32, 32))
+        """
+        max_pixels = options.max_pixels or DEFAULT_MAX_PIXELS
+        photos = load_photos(data, short_side=config.photo_size, limit=options.limit, max_pixels=max_pixels)
+        styles = load_photos(list(config.styles), short_side=config.photo_size, max_pixels=max_pixels)
+        seed = options.split_seed
+        pairs = CropPairs(
+            RandomCrops(photos, size=config.image_size, length=config.num_crops, seed=seed),
+            RandomCrops(styles, size=config.image_size, length=config.num_crops, seed=seed + 1, permute_channels=True),
+        )
+        first = torch.arange(min(3, len(styles)))
+        return AdaINData(train=pairs, fingerprint=fingerprint(*photos, *styles),
+                         preview=(pairs.content.get_batch(first), pairs.style.get_batch(first)))
+
+    def build_task(self, config: AdaINConfig, data: AdaINData, *, seed: int) -> AdaINTask:
+        return build_task(config, seed=seed, preview_pairs=data.preview)
+
+    def evaluate(self, model: AdaINModel, *, name: str, options: EvalOptions) -> EvaluationReport:
+        """The held-out photos (or ``options.data``) painted after each bundled painting, scored by
+        :func:`atelier.metrics.style.stylization_report`; the notes name the paintings it never trained on."""
+        paintings = {n: load_image(n) for n in PAINTINGS}
+        unseen = [n for n in PAINTINGS if n not in model.config.styles]
+        report = stylization_report(lambda photo, n: model.stylize(photo, [paintings[n]]), paintings, name=name,
+                                    kind=KIND, photos=options.data)
+        if unseen:
+            report.notes.append(f"the decoder never trained on {', '.join(unseen)}")
+        return report
+
+
+FAMILY = AdaINFamily()

@@ -23,9 +23,9 @@ The pieces, as in the paper's appendix 7.2 and its reference code:
   which damps the two players' oscillation;
 * Adam, lr 2e-4, β1 0.5, constant and then decaying linearly to zero.
 
-The file reads top to bottom: parts, losses, the image pool, config and presets, the two-domain
-data (folders or built-in synthetic pairs), the training task for :func:`atelier.training.fit`,
-the trained :class:`CycleGANModel`, and :func:`translate` for image files.
+The file reads top to bottom: parts, losses, the image pool, config and presets, the training task for :func:`atelier.training.fit`,
+the trained :class:`CycleGANModel` and the family. The two-domain data (folders or built-in
+synthetic pairs) are in :mod:`atelier.data.unpaired`; :func:`atelier.translate` translates image files.
 
 Example:
     >>> import dataclasses, torch
@@ -39,38 +39,31 @@ Example:
 from __future__ import annotations
 
 import functools
-import hashlib
 import os
-from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 import torch.nn.functional as F
-from PIL import Image, ImageOps
+from PIL import Image
 from torch import nn
 
 from atelier.checkpoint import Checkpoint, open_checkpoint
-from atelier.data.images import ImageDataset, load_images
+from atelier.data import fingerprint
+from atelier.data.unpaired import load_domains, unpaired
+from atelier.family import DataOptions, EvalOptions, EvaluationReport, Family, TrainData, TrainedModel
 from atelier.errors import AtelierError, choose_one
-from atelier.images.gan import dcgan_init, discriminator_loss
+from atelier.nn import dcgan_init, discriminator_loss
 from atelier.images.grid import make_grid, to_pil
+from atelier.metrics.images import LITE0_NOTE, evaluate_rgb_images
 
 KIND = "cyclegan"
 DIRECTIONS = ("a2b", "b2a")
 DEFAULT_DATA = "synthetic:squares-circles"
-SYNTHETIC = {
-    "red-blue": "red squares (A) and blue squares (B) on grey: the colour changes, the shape stays",
-    "squares-circles": "one to three squares (A) or discs (B) of any colour: the shape changes, "
-                       "position, size and colour stay",
-}
-SYNTHETIC_COUNT = 400  # images per synthetic domain
 MAX_VAL_IMAGES = 64  # held-out images per domain kept for validation and previews
 PREVIEW_IMAGES = 4  # rows of the preview grid per direction
 MAX_SIZE = 1024  # the largest training image_size and translate(size=…), pixels
-MAX_SIDE = 2048  # translate(): the longest side a scaled input may have, pixels (bounds memory)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -280,7 +273,6 @@ class CycleGANConfig:
     flip: bool = True  # random horizontal flips of the training images
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "betas", tuple(self.betas))  # JSON gives lists back
         if self.channels not in (1, 3):
             raise AtelierError(f"channels={self.channels}; choose 1 (grey) or 3 (RGB)")
         if self.image_size % 4 or not 8 <= self.image_size <= MAX_SIZE:
@@ -337,152 +329,6 @@ def lr_factor(step: int, *, constant_steps: int, decay_steps: int) -> float:
     if decay_steps == 0:
         return 1.0
     return max(0.0, 1.0 - max(0, step - constant_steps) / decay_steps)
-
-
-# ---------------------------------------------------------------------------------------------
-# Data: two unpaired domains
-
-
-@dataclass(frozen=True)
-class UnpairedImages:
-    """Two image sets for :func:`atelier.training.fit`: item i is ``(a[i mod |A|], b[pairing[i]])``.
-
-    ``len`` is the larger domain's size, so one epoch shows every image of both. No loss term pairs
-    an image of A with one of B; ``pairing``, a seeded shuffle, only decides which B images share
-    a batch with which A images, and the loop reshuffles the items every epoch.
-    """
-
-    a: ImageDataset
-    b: ImageDataset
-    pairing: torch.Tensor  # (N,) index into b for each item
-
-    def __len__(self) -> int:
-        return self.pairing.shape[0]
-
-    def get_batch(self, idx: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """(images of A, images of B), each (B, C, S, S) in [-1, 1]."""
-        return self.a.get_batch(idx % len(self.a))[0], self.b.get_batch(self.pairing[idx])[0]
-
-
-def unpaired(a: ImageDataset, b: ImageDataset, *, seed: int = 0) -> UnpairedImages:
-    """Pair two domains at random for :class:`UnpairedImages` (the same pairing for the same seed).
-
-    >>> a, b = synthetic_domains("red-blue", size=8, n=5)
-    >>> data = unpaired(a, b)
-    >>> len(data), [tuple(x.shape) for x in data.get_batch(torch.arange(3))]
-    (5, [(3, 3, 8, 8), (3, 3, 8, 8)])
-    """
-    n = max(len(a), len(b))
-    perm = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
-    return UnpairedImages(a, b, perm % len(b))
-
-
-def synthetic_domains(name: str, *, size: int, n: int = SYNTHETIC_COUNT,
-                      channels: int = 3) -> tuple[ImageDataset, ImageDataset]:
-    """A built-in pair of domains (see ``SYNTHETIC``), drawn in code from fixed seeds.
-
-    The two domains use separate random streams, so no image of A has a twin in B, and the first n
-    images are the same for any n.
-
-    >>> a, b = synthetic_domains("squares-circles", size=32, n=3)
-    >>> tuple(a.images.shape), a.name
-    ((3, 3, 32, 32), 'synthetic:squares-circles[A]')
-    """
-    if name not in SYNTHETIC:
-        raise choose_one("synthetic domain pair", f"synthetic:{name}", [f"synthetic:{k}" for k in SYNTHETIC])
-    ys, xs = np.mgrid[0:size, 0:size].astype(np.float32) + 0.5  # pixel centres (S, S)
-    out = []
-    for domain, seed in (("A", 1), ("B", 2)):
-        rng = np.random.default_rng(seed)
-        images = np.empty((n, 3, size, size), dtype=np.float32)
-        for i in range(n):
-            if name == "red-blue":
-                background = np.full(3, rng.uniform(0.35, 0.65))  # grey
-                hue = [0.85, 0.15, 0.15] if domain == "A" else [0.15, 0.25, 0.9]  # red or blue
-                colour = np.array(hue) + rng.uniform(-0.1, 0.1, 3)
-                shapes = [(colour, "square")]
-            else:
-                background = rng.uniform(0.05, 0.35, 3)  # dark, tinted
-                shapes = [(rng.uniform(0.3, 1.0, 3), "square" if domain == "A" else "disc")
-                          for _ in range(rng.integers(1, 4))]
-            img = np.broadcast_to(background[:, None, None], (3, size, size)).copy()
-            for colour, shape in shapes:
-                cx, cy = rng.uniform(0.2, 0.8, 2) * size
-                r = rng.uniform(0.1, 0.2) * size  # half side, or radius
-                if shape == "square":
-                    dist = np.maximum(np.abs(xs - cx), np.abs(ys - cy)) - r  # signed distance to the edge, px
-                else:
-                    dist = np.hypot(xs - cx, ys - cy) - r
-                cover = np.clip(0.5 - dist, 0.0, 1.0)  # one pixel of anti-aliasing
-                img = img * (1 - cover) + colour[:, None, None] * cover
-            images[i] = img
-        pixels = np.clip(images * 255 + 0.5, 0, 255).astype(np.uint8)
-        if channels == 1:
-            grey = np.tensordot(np.array([0.299, 0.587, 0.114]), pixels.astype(np.float32), axes=([0], [1]))
-            pixels = np.clip(grey + 0.5, 0, 255).astype(np.uint8)[:, None]
-        out.append(ImageDataset(torch.from_numpy(pixels), None, f"synthetic:{name}[{domain}]"))
-    return out[0], out[1]
-
-
-def parse_domains(data: Any) -> tuple[Any, Any] | str:
-    """The two sources of ``data``: 'A:B', a pair (a, b), {'a': …, 'b': …}; or a synthetic pair's name."""
-    if isinstance(data, dict):
-        keys = {str(k).lower(): v for k, v in data.items()}
-        if set(keys) != {"a", "b"}:
-            raise AtelierError(f"data {data!r}: a dict of domains needs exactly the keys 'a' and 'b'")
-        return keys["a"], keys["b"]
-    if isinstance(data, (tuple, list)):
-        if len(data) != 2:
-            raise AtelierError(f"data {data!r}: CycleGAN trains on two domains, got {len(data)}")
-        return data[0], data[1]
-    text = str(data)
-    if text.startswith("synthetic:"):
-        return text.removeprefix("synthetic:")
-    parts = text.split(":")
-    if len(parts) != 2 or not all(parts):
-        raise AtelierError(
-            f"data {text!r}: CycleGAN trains on two domains; give FOLDER_A:FOLDER_B or one of: "
-            f"{', '.join('synthetic:' + k for k in SYNTHETIC)}")
-    return parts[0], parts[1]
-
-
-def load_domains(config: CycleGANConfig, data: Any, *, limit: int | None = None) -> tuple[ImageDataset, ImageDataset]:
-    """Both domains of ``data`` at the config's size and channels (each side may be anything
-    :func:`atelier.data.images.load_images` reads: a folder, an .npz, a built-in dataset)."""
-    sources = parse_domains(data)
-    if isinstance(sources, str):
-        if limit is not None and limit <= 0:
-            raise AtelierError(f"--limit must be positive, got {limit}")
-        n = SYNTHETIC_COUNT if limit is None else min(limit, SYNTHETIC_COUNT)
-        return synthetic_domains(sources, size=config.image_size, channels=config.channels, n=n)
-    domains = []
-    for side, source in zip("AB", sources):
-        ds = load_images(source, size=config.image_size, channels=config.channels, limit=limit)
-        if ds.skipped:
-            print(f"skipped {len(ds.skipped)} unreadable or unsupported file(s) in domain {side} ({source}); "
-                  f"first: {ds.skipped[0]}")
-        domains.append(ds)
-    return domains[0], domains[1]
-
-
-def prepare_training(config: CycleGANConfig, data: Any, *, seed: int, val_fraction: float,
-                     limit: int | None) -> tuple[UnpairedImages, dict[str, Any], str]:
-    """For :func:`atelier.train`: both domains split into training and held-out images, the training
-    images paired at random, the held-out ones (up to 64 per domain) for validation and previews.
-
-    >>> data, kwargs, fp = prepare_training(PRESETS["cyclegan-tiny"], "synthetic:red-blue", seed=0,
-    ...                                     val_fraction=0.1, limit=50)
-    >>> len(data), tuple(kwargs["val_a"].shape), len(fp)
-    (45, (5, 3, 32, 32), 64)
-    """
-    a, b = load_domains(config, data, limit=limit)
-    a_train, a_val = a.split(val_fraction=val_fraction, seed=seed)
-    b_train, b_val = b.split(val_fraction=val_fraction, seed=seed)
-    train = unpaired(a_train, b_train, seed=seed)
-    first = torch.arange(MAX_VAL_IMAGES)
-    val = {"val_a": a_val.subset(first[:len(a_val)]).all()[0], "val_b": b_val.subset(first[:len(b_val)]).all()[0]}
-    fingerprint = hashlib.sha256(f"{a.fingerprint()}:{b.fingerprint()}".encode()).hexdigest()
-    return train, val, fingerprint
 
 
 # ---------------------------------------------------------------------------------------------
@@ -627,8 +473,12 @@ def build_task(config: CycleGANConfig, *, val_a: torch.Tensor | None = None, val
 # The trained model
 
 
-class CycleGANModel(nn.Module):
+class CycleGANModel(TrainedModel, nn.Module):
     """Both trained generators: ``CycleGANModel.from_checkpoint(path).translate(images, direction="b2a")``."""
+
+
+    kind = KIND
+    outputs = "pictures"
 
     def __init__(self, config: CycleGANConfig, G_AB: ResnetGenerator, G_BA: ResnetGenerator) -> None:
         super().__init__()
@@ -689,149 +539,62 @@ class CycleGANModel(nn.Module):
 
 
 # ---------------------------------------------------------------------------------------------
-# Translating image files
+# The family
 
 
-def translate(
-    model: CycleGANModel | str | os.PathLike,
-    inputs: Sequence[str | os.PathLike],
-    *,
-    out: str | os.PathLike,
-    direction: str = "a2b",
-    size: int | None = None,
-    compare: bool = False,
-    metadata: dict[str, Any] | None = None,
-    progress: bool = True,
-) -> list[Path]:
-    """Translate image files (or the images in folders) and write the results; returns their paths.
+@dataclass(frozen=True)
+class CycleGANData(TrainData):
+    """Training images of both domains paired at random, and up to 64 held-out images of each."""
 
-    ``out`` is an image file (.png, .jpg, .webp) for a single input, or a folder, where each result
-    is ``<input name>.png``. Inputs are scaled so their short side is ``size`` pixels (a multiple
-    of 4; default: the model's training size), keeping the aspect ratio. ``compare`` writes each
-    input beside its translation. Every input is read and checked before anything is written;
-    each file carries ``metadata`` plus the input, direction, size and the model's SHA-256.
-
-    >>> import dataclasses, tempfile
-    >>> config = dataclasses.replace(PRESETS["cyclegan-tiny"], image_size=16)
-    >>> task = build_task(config)
-    >>> folder = tempfile.mkdtemp()
-    >>> Image.new("RGB", (40, 30), "red").save(os.path.join(folder, "photo.png"))
-    >>> [p] = translate(CycleGANModel(config, task.G_AB, task.G_BA), [os.path.join(folder, "photo.png")],
-    ...                 out=os.path.join(folder, "out"), size=16, progress=False)
-    >>> p.name, Image.open(p).size
-    ('photo.png', (20, 16))
-    """
-    from tqdm.auto import tqdm
-
-    from atelier.imageio import READ_EXTENSIONS, WRITE_FORMATS, read_image, to_array, write_image
-
-    # 1. Check the arguments and load the model.
-    if direction not in DIRECTIONS:
-        raise choose_one("direction", direction, DIRECTIONS)
-    files = _expand_inputs(inputs, READ_EXTENSIONS)
-    out = Path(out)
-    to_folder = out.suffix == ""
-    if not to_folder and out.suffix.lower() not in WRITE_FORMATS:
-        raise AtelierError(f"--out {out}: unsupported extension {out.suffix!r}; give a folder or a file ending in "
-                           f"{', '.join(WRITE_FORMATS)}")
-    if not to_folder and len(files) != 1:
-        raise AtelierError(f"--out {out} names one file, but there are {len(files)} inputs; give a folder")
-    if to_folder:
-        names = [f.stem for f in files]
-        clash = next((n for n in names if names.count(n) > 1), None)
-        if clash is not None:
-            raise AtelierError(f"two inputs are named {clash!r}; their results would overwrite each other in {out}")
-    meta = dict(metadata or {})
-    if not isinstance(model, CycleGANModel):
-        from atelier import zoo
-        from atelier.api import load
-
-        name, model = model, load(model, kind=KIND)  # a path or a shipped model's name
-        if "model_sha256" not in meta:
-            path = Path(name)
-            meta["model_sha256"] = zoo.sha256_file(path) if path.is_file() else zoo.read_manifest()[str(name)].sha256
-    size = model.config.image_size if size is None else size
-    if size % 4 or not 8 <= size <= MAX_SIZE:
-        raise AtelierError(f"--size {size}: must be a multiple of 4 from 8 to {MAX_SIZE} (the generator halves "
-                           "the picture twice)")
-    # 2. Read every input before writing anything, so a bad file stops the run with nothing written.
-    mode = "L" if model.config.channels == 1 else "RGB"
-    pictures = [_fit_short_side(read_image(f, mode=mode), size, f) for f in files]
-    # 3. Translate, one picture at a time (their sizes differ).
-    results = []
-    for picture in tqdm(pictures, desc=f"translate {direction}", unit="image", disable=not progress):
-        x = torch.from_numpy(to_array(picture)).float().div(127.5).sub(1.0)[None]  # (1, C, H, W)
-        y = model.translate(x, direction=direction).cpu()
-        results.append(torch.cat([x, y], dim=-1)[0] if compare else y[0])  # (C, H, W) or (C, H, 2W)
-    # 4. Write.
-    paths = []
-    for f, picture, result in zip(files, pictures, results):
-        target = out / f"{f.stem}.png" if to_folder else out
-        info = {**meta, "input": str(f), "direction": direction, "size": list(picture.size), "compare": compare}
-        paths.append(write_image(to_pil(result), target, metadata=info))
-    return paths
+    val_a: torch.Tensor | None = None  # (N, C, S, S) in [-1, 1]
+    val_b: torch.Tensor | None = None
 
 
-def _expand_inputs(inputs: Sequence[str | os.PathLike], extensions: Sequence[str]) -> list[Path]:
-    """Files as given, folders as their images (sorted, not recursive); missing paths are errors."""
-    if isinstance(inputs, (str, os.PathLike)):
-        inputs = [inputs]
-    if not inputs:
-        raise AtelierError("no input images given")
-    files: list[Path] = []
-    for item in inputs:
-        path = Path(item)
-        if path.is_dir():
-            found = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in extensions
-                           and not p.name.startswith("."))
-            if not found:
-                raise AtelierError(f"input {path}: the folder holds no images ({', '.join(extensions)})")
-            files.extend(found)
-        elif not path.exists():
-            raise AtelierError(f"input {path}: no such file or folder")
-        else:
-            files.append(path)
-    return files
+class CycleGANFamily(Family):
+    kind = KIND
+    description = "CycleGAN: unpaired image-to-image translation between two folders"
+    config_type = CycleGANConfig
+    model_type = CycleGANModel
+    presets = PRESETS
+    default_data = DEFAULT_DATA
+
+    def prepare_data(self, config: CycleGANConfig, data: Any, options: DataOptions) -> CycleGANData:
+        """Both domains split into training and held-out images, the training images paired at random.
+
+        >>> data = FAMILY.prepare_data(PRESETS["cyclegan-tiny"], "synthetic:red-blue", DataOptions(limit=50))
+        >>> len(data.train), tuple(data.val_a.shape), len(data.fingerprint)
+        (45, (5, 3, 32, 32), 64)
+        """
+        a, b = load_domains(data, size=config.image_size, channels=config.channels, limit=options.limit,
+                            max_pixels=options.max_pixels)
+        a_train, a_val = a.split(val_fraction=options.val_fraction, seed=options.split_seed)
+        b_train, b_val = b.split(val_fraction=options.val_fraction, seed=options.split_seed)
+        first = torch.arange(MAX_VAL_IMAGES)
+        return CycleGANData(
+            train=unpaired(a_train, b_train, seed=options.split_seed),
+            fingerprint=fingerprint(a.images, b.images),
+            val_a=a_val.subset(first[:len(a_val)]).all()[0], val_b=b_val.subset(first[:len(b_val)]).all()[0])
+
+    def build_task(self, config: CycleGANConfig, data: CycleGANData, *, seed: int) -> CycleGANTask:
+        return build_task(config, val_a=data.val_a, val_b=data.val_b, seed=seed)
+
+    def evaluate(self, model: CycleGANModel, *, name: str, options: EvalOptions) -> EvaluationReport:
+        """Each direction's translations of held-out images against the real held-out images of the
+        other domain: FD/KID/IS/precision/recall in EfficientNet-Lite0's feature space, prefixed
+        ``a2b_`` and ``b2a_``. The held-out images are those :meth:`prepare_data` sets aside with the
+        same split, at most ``num_samples`` a domain. Translation is deterministic: no seed is used."""
+        data = options.data or DEFAULT_DATA
+        held_out = [d.split(val_fraction=options.val_fraction, seed=options.split_seed)[1]
+                    for d in load_domains(data, size=model.config.image_size, channels=model.config.channels)]
+        a, b = (d.subset(torch.arange(min(options.num_samples, len(d)))).all()[0] for d in held_out)  # (N, C, S, S)
+        metrics: dict[str, float] = {}
+        for direction, source, target in (("a2b", a, b), ("b2a", b, a)):
+            fake = torch.cat([model.translate(x, direction=direction).cpu() for x in source.split(64)])
+            metrics.update({f"{direction}_{k}": v for k, v in evaluate_rgb_images(fake, target).to_dict().items()})
+        notes = [f"a2b: G_AB of {len(a)} held-out A images against {len(b)} held-out B images; b2a the reverse",
+                 LITE0_NOTE]
+        return EvaluationReport(model=name, kind=KIND, data=f"{data} (held-out {len(a)} A, {len(b)} B)",
+                                num_samples=len(a) + len(b), metrics=metrics, notes=notes)
 
 
-def _fit_short_side(img: Image.Image, size: int, path: Path) -> Image.Image:
-    """Scale so the short side is ``size`` px, then crop both sides down to multiples of 4."""
-    w, h = img.size
-    scale = size / min(w, h)
-    tw, th = round(w * scale) // 4 * 4, round(h * scale) // 4 * 4
-    if max(tw, th) > MAX_SIDE:
-        raise AtelierError(f"input {path}: {w}×{h} px would be {tw}×{th} at --size {size}; the long side may be "
-                           f"at most {MAX_SIDE} px, so lower --size")
-    return ImageOps.fit(img, (tw, th), method=Image.Resampling.LANCZOS)
-
-
-# ---------------------------------------------------------------------------------------------
-# Evaluation
-
-
-def evaluate_model(model: CycleGANModel, *, name: str, data: Any = None, seed: int = 0, num_samples: int = 2000):
-    """For ``atelier evaluate``: each direction's translations of held-out images against the real
-    held-out images of the other domain, FD/KID/IS/precision/recall in EfficientNet-Lite0's feature
-    space (:func:`atelier.metrics.images.evaluate_rgb_images`), prefixed ``a2b_`` and ``b2a_``.
-
-    The held-out images are those :func:`prepare_training` sets aside with the default split, of
-    ``data`` (default: the built-in pair the presets train on), at most ``num_samples`` a domain.
-    Translation is deterministic, so ``seed`` is not used.
-    """
-    from atelier.api import DEFAULT_SPLIT_SEED, DEFAULT_VAL_FRACTION, EvaluationReport
-    from atelier.metrics.images import LITE0_NOTE, evaluate_rgb_images
-
-    if num_samples < 2:
-        raise AtelierError(f"--num-samples must be at least 2, got {num_samples}")
-    data = data or DEFAULT_DATA
-    held_out = [d.split(val_fraction=DEFAULT_VAL_FRACTION, seed=DEFAULT_SPLIT_SEED)[1]
-                for d in load_domains(model.config, data)]
-    a, b = (d.subset(torch.arange(min(num_samples, len(d)))).all()[0] for d in held_out)  # (N, C, S, S) in [-1, 1]
-    metrics: dict[str, float] = {}
-    for direction, source, target in (("a2b", a, b), ("b2a", b, a)):
-        fake = torch.cat([model.translate(x, direction=direction).cpu() for x in source.split(64)])
-        metrics.update({f"{direction}_{k}": v for k, v in evaluate_rgb_images(fake, target).to_dict().items()})
-    notes = [f"a2b: G_AB of {len(a)} held-out A images against {len(b)} held-out B images; b2a the reverse",
-             LITE0_NOTE]
-    return EvaluationReport(model=name, kind=KIND, data=f"{data} (held-out {len(a)} A, {len(b)} B)",
-                            num_samples=len(a) + len(b), metrics=metrics, notes=notes)
+FAMILY = CycleGANFamily()

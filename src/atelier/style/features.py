@@ -51,6 +51,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 
+from atelier.cache import cache_dir
 from atelier.errors import AtelierError, choose_one
 from atelier.style import efficientnet as effnet
 
@@ -66,7 +67,6 @@ IMAGENET_STD = (0.229, 0.224, 0.225)
 VGG19_URL = "https://download.pytorch.org/models/vgg19-dcbb9e9d.pth"
 VGG19_SHA256 = "dcbb9e9d"
 VGG_WEIGHTS_ENV = "ATELIER_VGG_WEIGHTS"
-CACHE_ENV = "ATELIER_CACHE"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -358,11 +358,6 @@ class Lite0Features(FeatureNet):
 # ---------------------------------------------------------------------------------------------
 
 
-def cache_dir() -> Path:
-    """Where downloads go: ``$ATELIER_CACHE`` or ``~/.cache/atelier``."""
-    return Path(os.environ.get(CACHE_ENV) or Path.home() / ".cache" / "atelier")
-
-
 def download_file(url: str, dest: str | Path, *, sha256: str, progress: bool = True) -> Path:
     """Download ``url`` to ``dest`` if its SHA-256 starts with ``sha256``; return ``dest``.
 
@@ -422,8 +417,8 @@ def resolve_vgg19_weights(
     sha256: str = VGG19_SHA256,
     progress: bool = True,
 ) -> Path:
-    """Find VGG-19 weights: ``weights``, else ``$ATELIER_VGG_WEIGHTS``, else the cache, else a
-    download when ``download_ok`` (never implicitly).
+    """Find VGG-19 weights: ``weights``, else ``$ATELIER_VGG_WEIGHTS``, else Atelier's cache
+    (:func:`atelier.cache.cache_dir`), else a download into it when ``download_ok`` (never implicitly).
 
     >>> import os; os.environ.pop("ATELIER_VGG_WEIGHTS", None) and None
     >>> resolve_vgg19_weights("/no/such/vgg19.pth")

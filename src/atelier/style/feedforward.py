@@ -13,8 +13,9 @@ pass. Two later changes are built in:
   blend of the styles.
 
 The file reads top to bottom: the parts, the network, the config and presets, the training task
-for :func:`atelier.training.fit` and :class:`FastStyleModel`, the trained model you stylize with
-(and export to ONNX).
+for :func:`atelier.training.fit`, :class:`FastStyleModel`, the trained model you stylize with (and
+export to ONNX), and the family (:data:`FAMILY`) that ties them together for ``atelier train``
+and ``atelier evaluate``.
 
 >>> import dataclasses, torch
 >>> config = dataclasses.replace(PRESETS["fast"], styles=("starry_night", "the_scream"), width=4,
@@ -22,14 +23,14 @@ for :func:`atelier.training.fit` and :class:`FastStyleModel`, the trained model 
 >>> model = FastStyleModel(config, TransformerNet(config))
 >>> model.style_names
 ('starry_night', 'the_scream')
->>> tuple(model.stylize(torch.rand(1, 3, 30, 40), style_weights=[0.7, 0.3]).shape)
+>>> tuple(model.stylize(torch.rand(1, 3, 30, 40), weights=[0.7, 0.3]).shape)
 (1, 3, 30, 40)
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -40,15 +41,19 @@ from PIL import Image
 from torch import Tensor, nn
 
 from atelier.checkpoint import Checkpoint, open_checkpoint
+from atelier.data import fingerprint
+from atelier.data.photos import BUILTIN_CONTENT, RandomCrops, load_image, load_photos, resize_long_side
 from atelier.errors import AtelierError, choose_one
+from atelier.family import DataOptions, EvalOptions, EvaluationReport, Family, TrainData, TrainedModel
+from atelier.imageio import DEFAULT_MAX_PIXELS
+from atelier.metrics.style import stylization_report
 from atelier.style import control
-from atelier.style.data import BUILTIN_CONTENT, RandomCrops, fingerprint, load_image, load_photos, resize_long_side
+from atelier.style.export import export_onnx
 from atelier.style.features import BACKBONES, DEFAULT_BACKBONE, FeatureNet, build_backbone
-from atelier.style.losses import energy, gram_matrix, tv_loss
+from atelier.style.losses import STYLE_STATISTICS, energy, style_statistics, tv_loss
 
 KIND = "fast_style"
 EDGE_MARGIN = 8  # px of repeated border around the picture inside TransformerNet, cropped afterwards
-STYLE_STATISTICS = ("gram", "mean_cov")
 DEFAULT_DATA = BUILTIN_CONTENT  # the bundled photos
 
 # ---------------------------------------------------------------------------------------------
@@ -178,8 +183,6 @@ class TransformerNet(nn.Module):
 class FastStyleConfig:
     """A transformation network and how to train it. Change with ``dataclasses.replace``."""
 
-    KIND = KIND  # not a field: how :func:`atelier.api.train` finds the family of a config object
-
     styles: tuple[str, ...] = ("starry_night",)  # bundled painting names or image files; N > 1: CIN
     width: int = 32  # channels of the first layer; 2w and 4w after each halving (Johnson: 32)
     num_residual: int = 5  # residual blocks at H/4 (Johnson: 5)
@@ -260,39 +263,6 @@ PRESETS: dict[str, FastStyleConfig] = {
 # ---------------------------------------------------------------------------------------------
 # Training
 # ---------------------------------------------------------------------------------------------
-
-
-
-def _tile_features(feat: Tensor, tiles: int) -> Tensor:
-    """The tiles of a tiles×tiles grid over each map, flattened: (B, C, H, W) → (B, T, C, h·w)."""
-    b, c, h, w = feat.shape
-    th, tw = h // tiles, w // tiles
-    if tiles == 1 or th == 0 or tw == 0:
-        return feat.reshape(b, 1, c, h * w)
-    f = feat[..., :th * tiles, :tw * tiles].reshape(b, c, tiles, th, tiles, tw)
-    return f.permute(0, 2, 4, 1, 3, 5).reshape(b, tiles * tiles, c, th * tw)
-
-
-def style_statistics(feat: Tensor, kind: str, tiles: int = 1) -> tuple[Tensor, ...]:
-    """The style statistics of each tile: (B, C, H, W) → ``"gram"``: (G,) with G (B, T, C, C);
-    ``"mean_cov"``: (mu, S) with mu (B, T, C) and S (B, T, C, C).
-
-        G = F F^T / (C n)        mu = F 1 / n        S = (F - mu)(F - mu)^T / (C n) = G - mu mu^T / C
-
-    for the C×n features F of a tile (both through :func:`atelier.style.losses.gram_matrix`).
-
-    >>> f = torch.randn(2, 4, 6, 6)
-    >>> (g,), (mu, s) = style_statistics(f, "gram"), style_statistics(f, "mean_cov")
-    >>> bool(torch.allclose(g, s + mu[..., :, None] * mu[..., None, :] / 4, atol=1e-6))
-    True
-    """
-    f = _tile_features(feat, tiles)  # (B, T, C, n)
-    b, t, c, n = f.shape
-    gram = lambda x: gram_matrix(x.reshape(b * t, c, n, 1)).reshape(b, t, c, c)  # noqa: E731
-    if kind == "gram":
-        return (gram(f),)
-    mu = f.mean(-1)  # (B, T, C)
-    return mu, gram(f - mu[..., None])
 
 
 class FastStyleTask:
@@ -404,24 +374,9 @@ class FastStyleTask:
         return to_pil(make_grid(torch.cat(tiles) * 2 - 1, nrow=len(eye) + 1))
 
 
-def load_styles(config: FastStyleConfig, *, max_pixels: int | None = None) -> list[Tensor]:
+def load_styles(config: FastStyleConfig, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> list[Tensor]:
     """The style pictures a config names, as (1, 3, h, w) tensors."""
-    kwargs = {} if max_pixels is None else {"max_pixels": max_pixels}
-    return [load_image(s, what=f"style {s!r}", **kwargs) for s in config.styles]
-
-
-def prepare_training(config: FastStyleConfig, data: str | os.PathLike = DEFAULT_DATA, *, seed: int = 0,
-                     val_fraction: float = 0.0, limit: int | None = None) -> tuple[RandomCrops, dict[str, Any], str]:
-    """Training crops of ``data`` (``"photos"``, a folder or files), the style pictures, a fingerprint.
-
-    Called by :func:`atelier.api.train`; every photo is used (no validation split).
-    """
-    photos = load_photos(data, short_side=config.photo_size, limit=limit)
-    crops = RandomCrops(photos, size=config.image_size, length=config.num_crops, seed=seed)
-    styles = load_styles(config)
-    preview = crops.get_batch(torch.arange(min(2, len(photos))))
-    style_bytes = [(s * 255).round().to(torch.uint8)[0] for s in styles]
-    return crops, {"styles": styles, "preview_content": preview}, fingerprint([*photos, *style_bytes])
+    return [load_image(s, what=f"style {s!r}", max_pixels=max_pixels) for s in config.styles]
 
 
 def build_task(config: FastStyleConfig, *, seed: int = 0, styles: Sequence[Tensor] | None = None,
@@ -445,8 +400,11 @@ def build_task(config: FastStyleConfig, *, seed: int = 0, styles: Sequence[Tenso
 # ---------------------------------------------------------------------------------------------
 
 
-class FastStyleModel(nn.Module):
+class FastStyleModel(TrainedModel, nn.Module):
     """A trained transformation network: ``FastStyleModel.from_checkpoint(path).stylize(photo)``."""
+
+    kind = KIND
+    outputs = "pictures"
 
     def __init__(self, config: FastStyleConfig, net: TransformerNet) -> None:
         super().__init__()
@@ -466,43 +424,50 @@ class FastStyleModel(nn.Module):
     def style_names(self) -> tuple[str, ...]:
         return tuple(style_name(s) for s in self.config.styles)
 
-    def resolve_weights(self, style_weights: Sequence[float] | Mapping[str, float] | str | None) -> list[float]:
-        """One weight per style of the model, summing to 1, from a list, a {name: weight} dict or a name.
+    def _names(self, styles: Sequence[str] | str | None) -> list[str]:
+        """The styles asked for, each one of the model's; None: all of them, in order."""
+        if styles is None:
+            return list(self.style_names)
+        names = [styles] if isinstance(styles, str) else list(styles)
+        if not names:
+            raise AtelierError(f"styles is empty; name one or more of the model's styles: "
+                               f"{', '.join(self.style_names)}")
+        unknown = [n for n in names if n not in self.style_names]
+        if unknown:
+            raise AtelierError(f"the model has no style {unknown[0]!r}; its styles: {', '.join(self.style_names)}")
+        return names
 
-        None is allowed for a one-style model only.
+    def style_mix(self, styles: Sequence[str] | str | None = None,
+                  weights: Sequence[float] | None = None) -> list[float]:
+        """One weight per style of the model, summing to 1: ``styles`` (names; default all) mixed by
+        ``weights`` (one per style; default equal). A model of several styles needs one or the other.
 
         >>> import dataclasses
         >>> config = dataclasses.replace(PRESETS["fast-cin"], width=4, num_residual=1)
         >>> model = FastStyleModel(config, TransformerNet(config))
-        >>> model.resolve_weights({"the_scream": 1.0})
-        [0.0, 1.0, 0.0]
+        >>> model.style_mix(["the_scream"]), model.style_mix(weights=[1, 1, 2])
+        ([0.0, 1.0, 0.0], [0.25, 0.25, 0.5])
         """
-        names = self.style_names
-        if style_weights is None:
-            if len(names) > 1:
-                raise AtelierError(
-                    f"this model holds {len(names)} styles ({', '.join(names)}); choose with style_weights"
-                )
-            return [1.0]
-        if isinstance(style_weights, str):
-            style_weights = {style_weights: 1.0}
-        if isinstance(style_weights, Mapping):
-            unknown = [k for k in style_weights if k not in names]
-            if unknown:
-                raise AtelierError(f"the model has no style {unknown[0]!r}; its styles: {', '.join(names)}")
-            style_weights = [float(style_weights.get(n, 0.0)) for n in names]
-        return control.normalise_weights(style_weights, num_styles=len(names))
+        if styles is None and weights is None and self.config.num_styles > 1:
+            raise AtelierError(f"this model holds {self.config.num_styles} styles ({', '.join(self.style_names)}); "
+                               "choose with styles or weights")
+        names = self._names(styles)
+        out = [0.0] * self.config.num_styles
+        for name, w in zip(names, control.normalise_weights(weights, num_styles=len(names))):
+            out[self.style_names.index(name)] += w
+        return out
 
     @torch.no_grad()
-    def stylize(self, content: Tensor, *, style_weights: Sequence[float] | Mapping[str, float] | str | None = None,
-                strength: float = 1.0, preserve_color: str | None = None, mask: Tensor | None = None) -> Tensor:
-        """Paint ``content`` (N, 3, H, W) in [0, 1]; returns the same shape.
+    def stylize(self, content: Tensor, styles: Sequence[str] | str | None = None, *,
+                weights: Sequence[float] | None = None, strength: float = 1.0, preserve_color: str | None = None,
+                mask: Tensor | None = None) -> Tensor:
+        """Paint ``content`` (N, 3, H, W) in [0, 1] in the model's ``styles``; returns the same shape.
 
-        * ``style_weights``: mix the model's styles (a list, a {name: weight} dict or one name);
-          the mix happens inside the network, in its CIN layers.
-        * ``mask`` (num_styles, H, W) in [0, 1]: region maps; the picture is painted once in each
-          style that has a region and the results are composited by the maps, so region k is
-          exactly what style k alone paints there. Not combined with ``style_weights``.
+        * ``styles``: names among :attr:`style_names` (one name, or a list; default: all of them).
+        * ``weights``: one per style, mixed inside the network, in its CIN layers (default: equal).
+        * ``mask`` (K, H, W) in [0, 1], one region map per style: the picture is painted once in
+          each style that has a region and the results are composited by the maps, so region k is
+          exactly what style k alone paints there. Not combined with ``weights``.
         * ``strength`` in [0, 1]: a cross-fade with the photo, exact at both ends.
         * ``preserve_color``: ``"luminance"`` or ``"histogram"`` (see :mod:`atelier.style.control`).
 
@@ -521,19 +486,23 @@ class FastStyleModel(nn.Module):
         control.check_preserve_color(preserve_color)
         device = next(self.net.parameters()).device
         x = content.float().to(device)
-        # 2. Style weights, or region maps.
+        # 2. One weight per style of the model, or one region map per style of the model.
         if mask is not None:
-            if style_weights is not None:
-                raise AtelierError("pass style_weights (blend styles everywhere) or mask (one style per region), not both")
-            maps = control.check_regions(mask, self.config.num_styles, tuple(x.shape[-2:])).to(device)
-            maps = maps / maps.sum(0, keepdim=True).clamp_min(1e-8)  # (N, H, W), summing to 1 where painted
+            if weights is not None:
+                raise AtelierError("pass weights (blend styles everywhere) or mask (one style per region), not both")
+            names = self._names(styles)
+            regions = control.check_regions(mask, len(names), tuple(x.shape[-2:])).to(device)
+            maps = torch.zeros(self.config.num_styles, *x.shape[-2:], device=device)  # (N, H, W)
+            for k, name in enumerate(names):
+                maps[self.style_names.index(name)] += regions[k]
+            maps = maps / maps.sum(0, keepdim=True).clamp_min(1e-8)  # summing to 1 where painted
         else:
-            weights = control.as_weight_tensor(self.resolve_weights(style_weights), device).expand(x.shape[0], -1)
+            mix = control.as_weight_tensor(self.style_mix(styles, weights), device).expand(x.shape[0], -1)
         if strength == 0.0:
             return control.apply_color(x, x.clone(), preserve_color)
         # 3. Paint (each region in its own style, composited), cross-fade, colour.
         if mask is None:
-            y = self.net(x, weights)
+            y = self.net(x, mix)
         else:
             eye = torch.eye(self.config.num_styles, device=device)
             y = x * (1 - maps.sum(0))  # unpainted pixels (a mask of all zeros there) stay the photo
@@ -559,45 +528,56 @@ class FastStyleModel(nn.Module):
         return export_onnx(self.net, path, num_styles=self.config.num_styles, size=size)
 
 
-class _Clipped(nn.Module):
-    """The network with its output clipped to [0, 1], as :meth:`FastStyleModel.stylize` does."""
-
-    def __init__(self, net: TransformerNet) -> None:
-        super().__init__()
-        self.net = net
-
-    def forward(self, image: Tensor, weights: Tensor) -> Tensor:
-        return self.net(image, weights).clamp(0, 1)
+# ---------------------------------------------------------------------------------------------
+# The family
+# ---------------------------------------------------------------------------------------------
 
 
-def export_onnx(net: TransformerNet, path: str | os.PathLike, *, num_styles: int, size: int = 256) -> Path:
-    """:meth:`FastStyleModel.export_onnx` for a bare network."""
-    import warnings
+@dataclass(frozen=True)
+class FastStyleData(TrainData):
+    """Crops of the photos (``train``), the paintings the network learns and the photos its previews paint."""
 
-    from atelier.io import atomic_write
+    styles: tuple[Tensor, ...] = ()  # each (1, 3, h, w) in [0, 1], in the order of config.styles
+    preview: Tensor | None = None  # (P, 3, S, S) in [0, 1]
 
-    try:
-        import onnx
-    except ImportError:
-        raise AtelierError("ONNX export needs the onnx and onnxscript packages: pip install onnx onnxscript") from None
-    path = Path(path)
-    if path.suffix != ".onnx":
-        raise AtelierError(f"ONNX output {path}: the file name must end in .onnx")
-    if size < 16 or size % 4:
-        raise AtelierError(f"size={size}; the tracing example must be a multiple of 4 of at least 16 px")
-    net = _Clipped(net.eval())
-    example = (torch.rand(1, 3, size, size), torch.full((1, num_styles), 1.0 / num_styles))
-    batch, height, width = torch.export.Dim("batch", max=1024), torch.export.Dim("height", min=2, max=2048), \
-        torch.export.Dim("width", min=2, max=2048)
 
-    def write(tmp: str) -> None:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            torch.onnx.export(
-                net, example, tmp, input_names=["image", "style_weights"], output_names=["stylized"],
-                dynamo=True, external_data=False, verbose=False,
-                dynamic_shapes={"image": {0: batch, 2: height * 4, 3: width * 4}, "weights": {0: batch}},
-            )
-        onnx.checker.check_model(onnx.load(tmp), full_check=True)
+class FastStyleFamily(Family):
+    kind = KIND
+    description = "fast style transfer: Johnson et al.'s network, N styles with conditional instance norm"
+    config_type = FastStyleConfig
+    model_type = FastStyleModel
+    presets = PRESETS
+    default_data = DEFAULT_DATA
+    train_defaults = {"batch_size": 4}  # Johnson et al.'s; 64 crops a step take a minute on a CPU
 
-    return atomic_write(path, write)
+    def prepare_data(self, config: FastStyleConfig, data: Any, options: DataOptions) -> FastStyleData:
+        """A fixed, seeded set of crops of the photos ``data`` (the bundled set, folders or files: every
+        photo trains, there is no validation split) and the config's paintings, all read now so that a
+        bad file stops the run before it starts.
+
+        >>> import dataclasses
+        >>> config = dataclasses.replace(PRESETS["fast"], image_size=32, photo_size=48, num_crops=8)
+        >>> data = FAMILY.prepare_data(config, ["coffee", "rocket"], DataOptions())
+        >>> len(data.train), len(data.styles), tuple(data.preview.shape)
+        (8, 1, (2, 3, 32, 32))
+        """
+        max_pixels = options.max_pixels or DEFAULT_MAX_PIXELS
+        photos = load_photos(data, short_side=config.photo_size, limit=options.limit, max_pixels=max_pixels)
+        crops = RandomCrops(photos, size=config.image_size, length=config.num_crops, seed=options.split_seed)
+        styles = tuple(load_styles(config, max_pixels=max_pixels))
+        style_bytes = [(s * 255).round().to(torch.uint8)[0] for s in styles]
+        return FastStyleData(train=crops, fingerprint=fingerprint(*photos, *style_bytes), styles=styles,
+                             preview=crops.get_batch(torch.arange(min(2, len(photos)))))
+
+    def build_task(self, config: FastStyleConfig, data: FastStyleData, *, seed: int) -> FastStyleTask:
+        return build_task(config, seed=seed, styles=data.styles, preview_content=data.preview)
+
+    def evaluate(self, model: FastStyleModel, *, name: str, options: EvalOptions) -> EvaluationReport:
+        """The held-out photos (or ``options.data``) painted in each of the model's styles, scored by
+        :func:`atelier.metrics.style.stylization_report`."""
+        paintings = {n: load_image(s, what=f"style {s!r}") for n, s in zip(model.style_names, model.config.styles)}
+        return stylization_report(lambda photo, n: model.stylize(photo, [n]), paintings, name=name, kind=KIND,
+                                  photos=options.data)
+
+
+FAMILY = FastStyleFamily()

@@ -230,3 +230,42 @@ def match_histograms(image: Tensor, reference: Tensor) -> Tensor:
             r_quantiles = np.cumsum(r_counts) / r.size
             out[n, c] = np.interp(s_quantiles, r_quantiles, r_values)[s_index].reshape(src.shape[2:])
     return torch.from_numpy(out).to(device=image.device, dtype=image.dtype)
+
+
+# ---------------------------------------------------------------------------------------------
+# Style statistics per tile (the fast style network's targets)
+# ---------------------------------------------------------------------------------------------
+
+STYLE_STATISTICS = ("gram", "mean_cov")
+
+
+def _tile_features(feat: Tensor, tiles: int) -> Tensor:
+    """The tiles of a tiles×tiles grid over each map, flattened: (B, C, H, W) → (B, T, C, h·w)."""
+    b, c, h, w = feat.shape
+    th, tw = h // tiles, w // tiles
+    if tiles == 1 or th == 0 or tw == 0:
+        return feat.reshape(b, 1, c, h * w)
+    f = feat[..., :th * tiles, :tw * tiles].reshape(b, c, tiles, th, tiles, tw)
+    return f.permute(0, 2, 4, 1, 3, 5).reshape(b, tiles * tiles, c, th * tw)
+
+
+def style_statistics(feat: Tensor, kind: str, tiles: int = 1) -> tuple[Tensor, ...]:
+    """The style statistics of each tile: (B, C, H, W) → ``"gram"``: (G,) with G (B, T, C, C);
+    ``"mean_cov"``: (mu, S) with mu (B, T, C) and S (B, T, C, C).
+
+        G = F F^T / (C n)        mu = F 1 / n        S = (F - mu)(F - mu)^T / (C n) = G - mu mu^T / C
+
+    for the C×n features F of a tile (both through :func:`atelier.style.losses.gram_matrix`).
+
+    >>> f = torch.randn(2, 4, 6, 6)
+    >>> (g,), (mu, s) = style_statistics(f, "gram"), style_statistics(f, "mean_cov")
+    >>> bool(torch.allclose(g, s + mu[..., :, None] * mu[..., None, :] / 4, atol=1e-6))
+    True
+    """
+    f = _tile_features(feat, tiles)  # (B, T, C, n)
+    b, t, c, n = f.shape
+    gram = lambda x: gram_matrix(x.reshape(b * t, c, n, 1)).reshape(b, t, c, c)  # noqa: E731
+    if kind == "gram":
+        return (gram(f),)
+    mu = f.mean(-1)  # (B, T, C)
+    return mu, gram(f - mu[..., None])

@@ -1,48 +1,58 @@
-"""``stylize``: one function behind ``atelier stylize`` for the three style-transfer methods.
+"""Style transfer on pictures given any way: one function per method, each with its own options.
 
-* ``"gatys"``: optimises the picture itself (:mod:`atelier.style.gatys`); any painting, slow.
-* ``"fast"``: a trained transformation network (:mod:`atelier.style.feedforward`); only the
-  styles it was trained on, mixed by weight; a fraction of a second.
-* ``"adain"``: a trained AdaIN decoder (:mod:`atelier.style.adain`); any painting, about a
-  second.
+* :func:`paint_gatys` optimises the picture itself (:mod:`atelier.style.gatys`); any painting,
+  slow. Its own options are a :class:`GatysOptions`.
+* :func:`paint_fast` runs a trained transformation network (:mod:`atelier.style.feedforward`);
+  only the styles it was trained on, mixed by weight; a fraction of a second.
+* :func:`paint_adain` runs a trained AdaIN decoder (:mod:`atelier.style.adain`); any painting,
+  about a second.
 
-Every method takes the same controls (:mod:`atelier.style.control`): style weights, strength,
-colour preservation and region masks, and paints at the size asked for whatever the painting's
-own size. Styles are image files, bundled painting names (``starry_night``, ``the_scream``,
-``shipwreck``), PIL images or tensors; for ``"fast"`` they name the model's styles.
+Every method takes the same :class:`StylizeControls`: style weights, strength, colour
+preservation, a region mask, the output's size, and how pictures are read. Photos and paintings
+are image files, bundled names (``starry_night``, ``the_scream``, ``shipwreck``, ``chelsea``…),
+PIL images or tensors; for the fast network, styles name the model's own. Each returns a
+:class:`StylizeResult`: the picture, and what made it for the output file's metadata.
 
 Masks are label pictures of the content's size (or at least its aspect ratio): each distinct
 grey level or colour is a region, numbered in ascending order (black first), and region i is
 painted in style i. A mask is resized to the output with nearest-neighbour sampling.
 
+:func:`atelier.stylize` is the dispatcher over these that takes shipped models by name.
+
 >>> import torch
->>> photo = torch.rand(1, 3, 48, 64)
->>> result = stylize(photo, ["the_scream"], method="gatys", preset="fast", size=32, num_steps=2)
+>>> result = paint_gatys(torch.rand(1, 3, 48, 64), ["the_scream"], controls=StylizeControls(size=32),
+...                      options=GatysOptions(preset="fast", num_steps=2))
 >>> result.image.size, result.metadata["method"]
 ((32, 24), 'gatys')
 """
 
 from __future__ import annotations
 
-import hashlib
+import dataclasses
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
 from PIL import Image
 from torch import Tensor
 
+from atelier.data.photos import is_builtin, load_image, resize_long_side, to_image, to_tensor
 from atelier.errors import AtelierError, choose_one
 from atelier.imageio import DEFAULT_MAX_PIXELS, read_image
 from atelier.style import control
-from atelier.style.data import is_builtin, load_image, resize_long_side, to_image, to_tensor
+from atelier.style.features import BACKBONES, DEFAULT_BACKBONE, FeatureNet, build_backbone
+from atelier.style.gatys import GATYS_PRESETS, GatysConfig, stylize_gatys
+from atelier.zoo import sha256_file
+
+if TYPE_CHECKING:
+    from atelier.style.adain import AdaINModel
+    from atelier.style.feedforward import FastStyleModel
 
 METHODS = ("gatys", "fast", "adain")
-DEFAULT_MODELS = {"fast": "fast-paintings", "adain": "adain-decoder"}  # shipped in atelier/zoo
 DEFAULT_SIZE = 512  # long side of the output when the photo is larger (fast, adain)
 MAX_SIZE = 4096  # long side; a 4096 px picture takes ~1 GB in the networks, larger is a mistake
 
@@ -58,12 +68,178 @@ class StylizeResult:
     metadata: dict[str, Any]
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+# ---------------------------------------------------------------------------------------------
+# The options
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StylizeControls:
+    """What every method takes besides its styles; each field is checked here, before any file is read.
+
+    >>> StylizeControls(weights=[3, 1]).mix(2)
+    [0.75, 0.25]
+    >>> StylizeControls(strength=2.0)
+    Traceback (most recent call last):
+    atelier.errors.AtelierError: strength is 2.0; it must be between 0 and 1
+    """
+
+    weights: Sequence[float] | None = None  # one per style, >= 0 with a positive sum (normalised); None: equal
+    strength: float = 1.0  # 0 = the photo, 1 = the full style
+    preserve_color: str | None = None  # None, "luminance" or "histogram"
+    # A label picture (file, PIL image or (H, W) array) with one level per style, or region maps
+    # (K, H, W) in [0, 1]. Not combined with weights.
+    mask: Any = None
+    size: int | None = None  # the output's long side, px (16 to MAX_SIZE); None: the method's default
+    seed: int = 0  # Gatys: the random backbones and noise; the trained networks are deterministic
+    max_pixels: int = DEFAULT_MAX_PIXELS  # decompression-bomb guard for every picture read
+    keep_alpha: bool = False  # give the output the photo's transparency (else flattened onto white)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "strength", control.check_strength(self.strength))
+        control.check_preserve_color(self.preserve_color)
+        if self.weights is not None:
+            weights = tuple(float(w) for w in self.weights)
+            control.normalise_weights(weights, num_styles=len(weights))  # >= 0, a positive sum
+            object.__setattr__(self, "weights", weights)
+        if self.weights is not None and self.mask is not None:
+            raise AtelierError("pass weights (blend styles everywhere) or a mask (one style per region), not both")
+        if self.size is not None and (isinstance(self.size, bool) or not isinstance(self.size, int)
+                                      or not 16 <= self.size <= MAX_SIZE):
+            raise AtelierError(f"size is {self.size}; the output's long side must be a whole number of pixels "
+                               f"from 16 to {MAX_SIZE}")
+        if self.max_pixels <= 0:
+            raise AtelierError(f"max_pixels must be positive, got {self.max_pixels}")
+
+    def mix(self, num_styles: int) -> list[float]:
+        """The weights for ``num_styles`` styles, summing to 1 (equal when none were given)."""
+        return control.normalise_weights(self.weights, num_styles=num_styles)
+
+
+@dataclass(frozen=True)
+class GatysOptions:
+    """Gatys's own options: the optimisation (a preset name or a :class:`GatysConfig`) and its feature network.
+
+    >>> GatysOptions(preset="fast", num_steps=5).config(size=64).scales
+    (32, 64)
+    """
+
+    preset: str | GatysConfig = "default"  # a name in GATYS_PRESETS, or a config
+    num_steps: int | None = None  # optimisation steps per scale (None: the preset's)
+    backbone: str | FeatureNet = DEFAULT_BACKBONE  # a name in BACKBONES, or a built feature network
+    vgg_weights: str | os.PathLike | None = None  # ImageNet weights for backbone "vgg19"
+    progress: bool = False
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.preset, GatysConfig) and self.preset not in GATYS_PRESETS:
+            raise choose_one("gatys preset", self.preset, GATYS_PRESETS)
+        if self.num_steps is not None and self.num_steps < 1:
+            raise AtelierError(f"num_steps is {self.num_steps}; it must be at least 1")
+        if isinstance(self.backbone, str) and self.backbone not in BACKBONES:
+            raise choose_one("backbone", self.backbone, BACKBONES)
+
+    def config(self, size: int | None) -> GatysConfig:
+        """The preset with ``num_steps``, its coarse-to-fine scales ending at ``size`` (ratios kept)."""
+        config = self.preset if isinstance(self.preset, GatysConfig) else GATYS_PRESETS[self.preset]
+        if size is not None:
+            factor = size / config.scales[-1]
+            config = dataclasses.replace(config, scales=tuple(max(16, round(s * factor)) for s in config.scales[:-1])
+                                         + (size,))
+        if self.num_steps is not None:
+            config = dataclasses.replace(config, num_steps=self.num_steps)
+        return config
+
+    def feature_net(self, seed: int) -> FeatureNet:
+        if not isinstance(self.backbone, str):
+            return self.backbone
+        weights = {"weights": self.vgg_weights} if self.backbone == "vgg19" else {}
+        return build_backbone(self.backbone, seed=seed, **weights)
+
+
+# ---------------------------------------------------------------------------------------------
+# One function per method
+# ---------------------------------------------------------------------------------------------
+
+
+def paint_gatys(content: StyleInput, styles: Sequence[StyleInput] | StyleInput, *,
+                controls: StylizeControls = StylizeControls(), options: GatysOptions = GatysOptions()) -> StylizeResult:
+    """Paint ``content`` after the paintings ``styles`` by optimising the picture
+    (:func:`~atelier.style.gatys.stylize_gatys`). The output's long side is ``controls.size``
+    (default: the preset's last scale)."""
+    # 1. Check what the pictures must match.
+    styles = _as_list(styles, method="gatys")
+    mix = controls.mix(len(styles))
+    config = options.config(controls.size)
+    # 2. Read the photo (at the output's size), the paintings and the mask.
+    canvas = _Canvas.open(content, controls, method="gatys", long_side=config.scales[-1])
+    paintings = canvas.read_paintings(styles)
+    regions = canvas.regions(len(styles))
+    # 3. Paint.
+    net = options.feature_net(controls.seed)
+    if isinstance(options.backbone, str):
+        canvas.meta["backbone"] = options.backbone
+    canvas.meta["preset"] = options.preset if isinstance(options.preset, str) else "custom"
+    out, history = stylize_gatys(canvas.photo, paintings, weights=None if regions is not None else mix, config=config,
+                                 backbone=net, seed=controls.seed, strength=controls.strength,
+                                 preserve_color=controls.preserve_color, mask=regions, progress=options.progress)
+    if history:  # strength 0 optimises nothing
+        canvas.meta["final_loss"] = round(history[-1].total, 6)
+    return canvas.finish(out, mix)
+
+
+def paint_fast(content: StyleInput, styles: Sequence[StyleInput] | StyleInput | None, model: FastStyleModel, *,
+               controls: StylizeControls = StylizeControls()) -> StylizeResult:
+    """Paint ``content`` with a trained fast-style network in its own ``styles`` (names, or files named
+    like them); none: the model's only style, or all of them mixed by ``controls.weights``."""
+    # 1. Which of the model's styles.
+    names = [_fast_style_name(model, s) for s in _as_list(styles, method=None)]
+    if not names:
+        names = list(model.style_names)
+        if len(names) > 1 and controls.weights is None and controls.mask is None:
+            raise AtelierError(f"the fast model holds {len(names)} styles ({', '.join(names)}); "
+                               "choose with --style NAME")
+    mix = controls.mix(len(names))
+    # 2. Read the photo (at the output's size) and the mask.
+    canvas = _Canvas.open(content, controls, method="fast")
+    canvas.meta["styles"] = names
+    regions = canvas.regions(len(names))
+    # 3. Paint.
+    out = model.stylize(canvas.photo, names, weights=None if regions is not None else mix, strength=controls.strength,
+                        preserve_color=controls.preserve_color, mask=regions)
+    return canvas.finish(out, mix)
+
+
+def paint_adain(content: StyleInput, styles: Sequence[StyleInput] | StyleInput, model: AdaINModel, *,
+                controls: StylizeControls = StylizeControls()) -> StylizeResult:
+    """Paint ``content`` after any paintings ``styles`` with a trained AdaIN decoder."""
+    # 1. Check what the pictures must match.
+    styles = _as_list(styles, method="adain")
+    mix = controls.mix(len(styles))
+    # 2. Read the photo (at the output's size), the paintings and the mask.
+    canvas = _Canvas.open(content, controls, method="adain")
+    paintings = canvas.read_paintings(styles)
+    regions = canvas.regions(len(styles))
+    # 3. Paint.
+    out = model.stylize(canvas.photo, paintings, weights=None if regions is not None else mix,
+                        strength=controls.strength, preserve_color=controls.preserve_color, mask=regions)
+    return canvas.finish(out, mix)
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading pictures, writing the result
+# ---------------------------------------------------------------------------------------------
+
+
+def _as_list(styles: Any, *, method: str | None) -> list[Any]:
+    """Styles as a list (one picture or name becomes a list of one); ``method`` needs at least one."""
+    if styles is None:
+        styles = []
+    elif isinstance(styles, (str, os.PathLike, Image.Image, Tensor)):
+        styles = [styles]
+    styles = list(styles)
+    if method is not None and not styles:
+        raise AtelierError(f"method {method!r} needs at least one style picture")
+    return styles
 
 
 def _describe(source: Any) -> dict[str, Any]:
@@ -71,16 +247,63 @@ def _describe(source: Any) -> dict[str, Any]:
     if isinstance(source, (str, os.PathLike)):
         path = Path(source)
         if path.is_file():
-            return {"path": str(path), "sha256": _sha256(path)}
+            return {"path": str(path), "sha256": sha256_file(path)}
         return {"name": str(source)}
     return {"given": type(source).__name__}
 
 
-def _check_size(size: int | None) -> None:
-    if size is None:
-        return
-    if isinstance(size, bool) or not isinstance(size, int) or not 16 <= size <= MAX_SIZE:
-        raise AtelierError(f"size is {size}; the output's long side must be a whole number of pixels from 16 to {MAX_SIZE}")
+@dataclass
+class _Canvas:
+    """The photo at the output's size, its transparency, and the metadata the result will carry."""
+
+    photo: Tensor  # (1, 3, H, W) in [0, 1]
+    alpha: Tensor | None  # (1, 1, h, w) in [0, 1], at the source's size
+    source_hw: tuple[int, int]
+    controls: StylizeControls
+    meta: dict[str, Any]
+
+    @classmethod
+    def open(cls, content: StyleInput, controls: StylizeControls, *, method: str,
+             long_side: int | None = None) -> _Canvas:
+        """Read the photo (transparency flattened onto white, kept aside with ``keep_alpha``) and scale
+        it to ``long_side`` (default: ``controls.size``, else its own size up to ``DEFAULT_SIZE``)."""
+        photo, alpha = _read_content(content, max_pixels=controls.max_pixels, keep_alpha=controls.keep_alpha)
+        source_hw = tuple(photo.shape[-2:])
+        long_side = long_side or controls.size or min(max(source_hw), DEFAULT_SIZE)
+        photo = resize_long_side(photo, long_side)
+        h, w = photo.shape[-2:]
+        if min(h, w) < 8:
+            raise AtelierError(f"the output would be {w}×{h} px; the photo is too narrow for size {long_side}")
+        meta = {"method": method, "content": _describe(content), "strength": controls.strength,
+                "preserve_color": controls.preserve_color, "seed": controls.seed}
+        return cls(photo, alpha, source_hw, controls, meta)
+
+    def read_paintings(self, styles: Sequence[StyleInput]) -> list[Tensor]:
+        """The style pictures, each (1, 3, h, w) in [0, 1] at its own size."""
+        self.meta["styles"] = [_describe(s) for s in styles]
+        return [load_image(s, what=f"style {s}" if isinstance(s, (str, os.PathLike)) else f"styles[{k}]",
+                           max_pixels=self.controls.max_pixels) for k, s in enumerate(styles)]
+
+    def regions(self, num_styles: int) -> Tensor | None:
+        """The mask as region maps (num_styles, H, W) at the output's size, or None."""
+        mask = self.controls.mask
+        if mask is None:
+            return None
+        self.meta["mask"] = _describe(mask)
+        return _read_mask(mask, num_styles=num_styles, content_hw=self.source_hw,
+                          out_hw=tuple(self.photo.shape[-2:]), max_pixels=self.controls.max_pixels)
+
+    def finish(self, out: Tensor, mix: Sequence[float]) -> StylizeResult:
+        """The painted tensor as a picture, with the photo's transparency when asked."""
+        out = out.detach().cpu().clamp(0, 1)
+        image = to_image(out)
+        if self.alpha is not None:
+            a = torch.nn.functional.interpolate(self.alpha, size=tuple(out.shape[-2:]), mode="bilinear",
+                                                align_corners=False)[0, 0]
+            image.putalpha(Image.fromarray((a.clamp(0, 1) * 255).round().to(torch.uint8).numpy(), "L"))
+        self.meta["weights"] = [round(w, 6) for w in mix] if self.controls.mask is None else None
+        self.meta["size"] = list(image.size)
+        return StylizeResult(image=image, tensor=out, metadata=self.meta)
 
 
 def _read_content(content: StyleInput, *, max_pixels: int, keep_alpha: bool) -> tuple[Tensor, Tensor | None]:
@@ -125,198 +348,13 @@ def _read_mask(mask: Any, *, num_styles: int, content_hw: tuple[int, int], out_h
     return control.resize_regions(control.region_maps(labels, num_regions=num_styles, source=source), out_hw)
 
 
-def load_style_model(model: Any, method: str) -> tuple[Any, dict[str, Any]]:
-    """A fast-style or AdaIN model from a shipped name, a checkpoint path or an object; and its provenance."""
-    from atelier import zoo
-    from atelier.api import load
-
-    kind = {"fast": "fast_style", "adain": "adain"}[method]
-    if model is None:
-        model = DEFAULT_MODELS[method]
-    if not isinstance(model, (str, os.PathLike)):
-        return model, {"model": type(model).__name__}
-    loaded = load(model, kind=kind)
-    path = Path(model)
-    digest = _sha256(path) if path.is_file() else zoo.read_manifest()[str(model)].sha256
-    return loaded, {"model": str(model), "model_sha256": digest}
-
-
-def stylize(
-    content: StyleInput,
-    styles: Sequence[StyleInput] = (),
-    *,
-    method: str = "fast",
-    weights: Sequence[float] | None = None,
-    strength: float = 1.0,
-    preserve_color: str | None = None,
-    mask: Any = None,
-    size: int | None = None,
-    seed: int = 0,
-    model: Any = None,
-    backbone: Any = None,
-    vgg_weights: str | os.PathLike | None = None,
-    preset: Any = "default",
-    num_steps: int | None = None,
-    max_pixels: int = DEFAULT_MAX_PIXELS,
-    keep_alpha: bool = False,
-    progress: bool = False,
-) -> StylizeResult:
-    """Paint ``content`` in the style of ``styles`` with ``method``; see the module docstring.
-
-    * ``weights``: one per style, >= 0 with a positive sum (normalised); default equal.
-    * ``strength`` in [0, 1]; ``preserve_color``: None, ``"luminance"`` or ``"histogram"``.
-    * ``mask``: a label picture (file, PIL image or (H, W) array) with one level per style, or
-      region maps (K, H, W) in [0, 1]. Not combined with ``weights``.
-    * ``size``: the output's long side in px (16 to 4096). Default: the photo's own, at most
-      512, for fast and adain; the preset's last scale for gatys.
-    * ``model`` (fast, adain): a shipped name, a checkpoint path or a loaded model; default
-      ``fast-paintings`` / ``adain-decoder``. ``backbone``, ``vgg_weights``, ``preset`` and
-      ``num_steps`` (gatys): the feature network, VGG-19 weights for ``backbone="vgg19"``, a
-      name in ``GATYS_PRESETS`` or a ``GatysConfig``, and steps per scale.
-    * ``keep_alpha``: give the output the photo's transparency (else it is flattened on white).
-
-    >>> photo = torch.rand(1, 3, 40, 40)
-    >>> stylize(photo, ["starry_night"], method="adain", weights=[1, 2])
-    Traceback (most recent call last):
-    atelier.errors.AtelierError: 2 weights for 1 styles; give one weight per style
-    """
-    # 1. Check the arguments (cheap checks first, before any file is read).
-    if method not in METHODS:
-        raise choose_one("method", method, METHODS)
-    strength = control.check_strength(strength)
-    control.check_preserve_color(preserve_color)
-    _check_size(size)
-    if isinstance(styles, (str, os.PathLike, Image.Image, Tensor)):
-        styles = [styles]
-    styles = list(styles)
-    if method != "fast" and not styles:
-        raise AtelierError(f"method {method!r} needs at least one style picture")
-    if weights is not None and mask is not None:
-        raise AtelierError("pass weights (blend styles everywhere) or a mask (one style per region), not both")
-    if weights is not None and styles:
-        control.normalise_weights(weights, num_styles=len(styles))
-    if method != "gatys" and (backbone is not None or vgg_weights is not None or num_steps is not None):
-        raise AtelierError(f"backbone, vgg_weights and num_steps apply to method 'gatys'; {method} models carry their own")
-    if method == "gatys" and model is not None:
-        raise AtelierError("model applies to methods 'fast' and 'adain'; gatys needs none")
-    if num_steps is not None and num_steps < 1:
-        raise AtelierError(f"num_steps is {num_steps}; it must be at least 1")
-
-    # 2. Read the photo, the model and the paintings.
-    photo, alpha = _read_content(content, max_pixels=max_pixels, keep_alpha=keep_alpha)
-    content_hw = tuple(photo.shape[-2:])
-    meta: dict[str, Any] = {"method": method, "content": _describe(content), "strength": strength,
-                            "preserve_color": preserve_color, "seed": seed}
-    loaded = None
-    if method != "gatys":
-        loaded, provenance = load_style_model(model, method)
-        meta.update(provenance)
-    if method == "fast":
-        names = [_fast_style_name(loaded, s) for s in styles] or _fast_default_styles(loaded, weights, mask)
-        if weights is not None:
-            control.normalise_weights(weights, num_styles=len(names))
-        meta["styles"] = names
-        paintings: list[Tensor] = []
-    else:
-        paintings = [load_image(s, what=f"style {s}" if isinstance(s, (str, os.PathLike)) else f"styles[{k}]",
-                                max_pixels=max_pixels) for k, s in enumerate(styles)]
-        names = [str(s) for s in styles]
-        meta["styles"] = [_describe(s) for s in styles]
-    num_styles = len(names)
-    mix = control.normalise_weights(weights, num_styles=num_styles)
-    meta["weights"] = [round(w, 6) for w in mix] if mask is None else None
-
-    # 3. The working size: the output's.
-    if method == "gatys":
-        config = _gatys_config(preset, size, num_steps)
-        long_side = config.scales[-1]
-    else:
-        long_side = size or min(max(content_hw), DEFAULT_SIZE)
-    photo = resize_long_side(photo, long_side)
-    out_hw = tuple(photo.shape[-2:])
-    if min(out_hw) < 8:
-        raise AtelierError(f"the output would be {out_hw[1]}×{out_hw[0]} px; the photo is too narrow for size {long_side}")
-
-    # 4. The mask, as region maps at the output's size.
-    regions = None
-    if mask is not None:
-        regions = _read_mask(mask, num_styles=num_styles, content_hw=content_hw, out_hw=out_hw, max_pixels=max_pixels)
-        meta["mask"] = _describe(mask)
-
-    # 5. Paint.
-    if method == "gatys":
-        from atelier.style.gatys import stylize_gatys
-        from atelier.style.features import DEFAULT_BACKBONE, build_backbone
-
-        net = backbone or DEFAULT_BACKBONE
-        if isinstance(net, str):
-            meta["backbone"] = net
-            net = build_backbone(net, seed=seed, **({"weights": vgg_weights} if net == "vgg19" else {}))
-        meta["preset"] = preset if isinstance(preset, str) else "custom"
-        out, history = stylize_gatys(photo, paintings, weights=None if regions is not None else mix, config=config,
-                                     backbone=net, seed=seed, strength=strength, preserve_color=preserve_color,
-                                     mask=regions, progress=progress)
-        meta["final_loss"] = round(history[-1].total, 6)
-    elif method == "fast":
-        model_mask = None
-        style_weights: Any = None
-        if regions is not None:  # region i → the model's style names[i]
-            index = {n: i for i, n in enumerate(loaded.style_names)}
-            model_mask = torch.zeros(len(index), *out_hw)
-            for i, n in enumerate(names):
-                model_mask[index[n]] += regions[i]
-        else:
-            style_weights = {}
-            for n, w in zip(names, mix):
-                style_weights[n] = style_weights.get(n, 0.0) + w
-        out = loaded.stylize(photo, style_weights=style_weights, strength=strength,
-                             preserve_color=preserve_color, mask=model_mask)
-    else:
-        out = loaded.stylize(photo, paintings, weights=None if regions is not None else mix, strength=strength,
-                             preserve_color=preserve_color, mask=regions)
-
-    # 6. The picture, with the photo's transparency when asked.
-    out = out.detach().cpu().clamp(0, 1)
-    image = to_image(out)
-    if alpha is not None:
-        a = torch.nn.functional.interpolate(alpha, size=out_hw, mode="bilinear", align_corners=False)[0, 0]
-        image.putalpha(Image.fromarray((a.clamp(0, 1) * 255).round().to(torch.uint8).numpy(), "L"))
-    meta["size"] = list(image.size)
-    return StylizeResult(image=image, tensor=out, metadata=meta)
-
-
-def _gatys_config(preset: Any, size: int | None, num_steps: int | None):
-    from atelier.style.gatys import GATYS_PRESETS, GatysConfig
-
-    if isinstance(preset, GatysConfig):
-        config = preset
-    elif preset in GATYS_PRESETS:
-        config = GATYS_PRESETS[preset]
-    else:
-        raise choose_one("gatys preset", preset, GATYS_PRESETS)
-    if size is not None:  # keep the preset's coarse-to-fine ratios, ending at the asked size
-        factor = size / config.scales[-1]
-        config = replace(config, scales=tuple(max(16, round(s * factor)) for s in config.scales[:-1]) + (size,))
-    if num_steps is not None:
-        config = replace(config, num_steps=num_steps)
-    return config
-
-
-def _fast_style_name(model: Any, style: Any) -> str:
+def _fast_style_name(model: FastStyleModel, style: Any) -> str:
     """A fast model's style named by ``style``: its name, or a file whose stem is the name."""
     names = model.style_names
     if isinstance(style, (str, os.PathLike)):
         for candidate in (str(style), Path(style).stem):
             if candidate in names:
                 return candidate
-    raise AtelierError(
-        f"the fast model has no style {str(style) if isinstance(style, (str, os.PathLike)) else type(style).__name__!r}; "
-        f"its styles: {', '.join(names)} (any painting works with --method adain or gatys)"
-    )
-
-
-def _fast_default_styles(model: Any, weights: Any, mask: Any) -> list[str]:
-    names = list(model.style_names)
-    if len(names) > 1 and weights is None and mask is None:
-        raise AtelierError(f"the fast model holds {len(names)} styles ({', '.join(names)}); choose with --style NAME")
-    return names
+    given = str(style) if isinstance(style, (str, os.PathLike)) else type(style).__name__
+    raise AtelierError(f"the fast model has no style {given!r}; its styles: {', '.join(names)} "
+                       "(any painting works with --method adain or gatys)")

@@ -24,6 +24,7 @@ class DistInfo:
     rank: int = 0
     world_size: int = 1
     local_rank: int = 0
+    owns_group: bool = False  # this process group was started by init_from_env, so it ends it
 
     @property
     def is_main(self) -> bool:
@@ -41,10 +42,11 @@ def init_from_env(device: torch.device) -> DistInfo:
         return DistInfo()
     rank = int(os.environ["RANK"])
     local = int(os.environ.get("LOCAL_RANK", "0"))
-    if not dist.is_initialized():
+    owns = not dist.is_initialized()
+    if owns:
         backend = "nccl" if device.type == "cuda" else "gloo"
         dist.init_process_group(backend=backend, rank=rank, world_size=world)
-    return DistInfo(rank=rank, world_size=world, local_rank=local)
+    return DistInfo(rank=rank, world_size=world, local_rank=local, owns_group=owns)
 
 
 def broadcast_modules(modules: dict[str, torch.nn.Module], info: DistInfo) -> None:
@@ -90,5 +92,8 @@ def barrier(info: DistInfo) -> None:
 
 
 def shutdown(info: DistInfo) -> None:
-    if info.enabled and dist.is_initialized():
+    """End the process group ``init_from_env`` started. Leaving it to the interpreter's exit can
+    abort the process (SIGABRT) while gloo tears down its threads; a group the caller started is
+    the caller's to end."""
+    if info.owns_group and dist.is_initialized():
         dist.destroy_process_group()

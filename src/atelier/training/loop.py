@@ -207,10 +207,21 @@ def fit(
     batch, otherwise items are stacked with ``default_collate``. With ``resume=True`` training
     continues from ``out_dir/checkpoint.safetensors`` exactly where it stopped.
     """
-    # 1. Check inputs and set up devices and processes.
-    out = Path(out_dir)
     device = resolve_device(config.device)
     info = dist_util.init_from_env(device)
+    try:
+        return _fit(task, data, config=config, out_dir=out_dir, resume=resume, data_fingerprint=data_fingerprint,
+                    provenance=provenance, on_log=on_log, device=device, info=info)
+    finally:
+        dist_util.shutdown(info)
+
+
+def _fit(task: Task, data: Any, *, config: TrainConfig, out_dir: str | os.PathLike, resume: bool,
+         data_fingerprint: str, provenance: dict[str, Any] | None,
+         on_log: Callable[[int, dict[str, float]], None] | None, device: torch.device,
+         info: dist_util.DistInfo) -> TrainResult:
+    # 1. Check inputs and set up devices and processes.
+    out = Path(out_dir)
     if info.enabled and device.type == "cuda":
         device = torch.device("cuda", info.local_rank)
         torch.cuda.set_device(device)

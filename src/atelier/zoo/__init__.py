@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -67,3 +68,29 @@ def resolve(name: str) -> Path:
     if digest != entry.sha256:
         raise AtelierError(f"model {name!r}: {entry.path} has SHA-256 {digest[:12]}…, the manifest says {entry.sha256[:12]}…")
     return entry.path
+
+
+CHECKPOINT_SUFFIXES = (".safetensors", ".pt", ".pth", ".ckpt", ".pkl")
+
+
+def locate(model: str | os.PathLike) -> Path:
+    """A checkpoint path, or the verified file of a shipped model's name; anything else lists the names."""
+    path = Path(model).expanduser()
+    if path.exists() or path.suffix in CHECKPOINT_SUFFIXES:
+        return path
+    names = available_models()
+    if str(model) not in names:
+        raise AtelierError(f"model {str(model)!r}: no such checkpoint file and not a shipped model; "
+                           f"shipped models: {', '.join(names) or '(none installed)'}")
+    return resolve(str(model))
+
+
+def model_sha256(model: str | os.PathLike) -> str:
+    """The SHA-256 of a checkpoint file, or the manifest's for a shipped model's name."""
+    path = Path(model).expanduser()
+    if path.exists():
+        return sha256_file(path)
+    entries = read_manifest()
+    if str(model) not in entries:
+        raise choose_one("model", str(model), entries)
+    return entries[str(model)].sha256

@@ -1,17 +1,23 @@
-"""The recipes of the shipped models: ``make zoo`` (``python -m atelier.zoo.recipes [NAME ...]``).
+"""The recipes of every shipped model: ``make zoo`` (``python -m atelier.zoo.recipes [NAME ...]``).
 
-Each recipe names a preset, the data, the loop settings and the seed. Running it trains the model
-from scratch in ``runs/zoo/NAME``, keeps only what sampling needs (no discriminator, no optimizer
-state) in ``zoo/NAME.safetensors``, measures it on the held-out split and records everything in
-``manifest.json``: SHA-256, recipe, command, data fingerprint and metrics.
+Each recipe names a preset, the data, the loop's settings and the seed. Running one trains the model
+from scratch in ``runs/zoo/NAME`` through :func:`atelier.train`; :func:`ship` then keeps only what
+using it needs (the EMA generator, the VAE, the style network or decoder: no discriminator, no
+optimizer state) in ``zoo/NAME.safetensors``, measures it with :func:`atelier.evaluate` and records
+everything in ``manifest.json``: SHA-256, recipe, command, training time, data fingerprint and
+metrics. The digit classifier, the feature network of the image metrics, has a recipe of its own
+(:func:`train_classifier_recipe`) that ships through the same :func:`ship`.
+
+The style models train on the bundled photos except the held-out ones
+(:data:`~atelier.data.photos.HELD_OUT_PHOTOS`), which their evaluation (and the gallery) paints.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import sys
 import platform
+import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -20,25 +26,31 @@ from typing import Any
 import torch
 
 from atelier import zoo
+from atelier.api import evaluate, train
 from atelier.checkpoint import load_checkpoint, save_checkpoint
+from atelier.data.images import load_images
+from atelier.data.photos import TEXTURES, TRAIN_PHOTOS
 from atelier.errors import AtelierError, choose_one
+from atelier.images.classifier import ClassifierConfig, accuracy, train_classifier
 from atelier.io import write_text
+from atelier.style.efficientnet import CREDIT
 from atelier.training import TrainConfig
 
-MAX_BYTES = 5_000_000  # each shipped model stays under 5 MB
+MB = 1_000_000
 
 
 @dataclass(frozen=True)
 class Recipe:
     preset: str
     description: str
-    data: str = "mnist"
+    data: str | tuple[str, ...] = "mnist"
     num_steps: int = 3000
     batch_size: int = 64
     seed: int = 0
     overrides: tuple[str, ...] = ()
-    keep: tuple[str, ...] = ()  # modules shipped (default: every module but discriminators)
-    evaluate: dict[str, Any] = field(default_factory=dict)
+    keep: tuple[str, ...] = ()  # the modules shipped
+    evaluate: dict[str, Any] = field(default_factory=dict)  # options of atelier.evaluate (default: its own)
+    max_bytes: int = 5 * MB  # the shipped file's limit
 
 
 RECIPES: dict[str, Recipe] = {
@@ -57,83 +69,137 @@ RECIPES: dict[str, Recipe] = {
                                data="essen", num_steps=4000, batch_size=64, keep=("rnn",)),
     "essen-musicvae-2bar": Recipe("musicvae-2bar", "2-bar MusicVAE (flat decoder), Essen folk songs",
                                   data="essen", num_steps=2500, batch_size=64, keep=("vae",)),
+    # The three bundled paintings in one half-width network (conditional instance norm), mixable,
+    # with EfficientNet-Lite0 as the loss network; 128 px crops of the bundled photos but the
+    # four held out. Content from block2 (1/4) and block5 (1/16): with block5 alone the network
+    # covered held-out photos with one repeated stroke pattern and lost the cat in chelsea (3,000
+    # steps); with block2 added the photo's structure held from the first 300 steps. Half width,
+    # as the model it replaces (0.23 s per 512 px picture on 2 cores): the full width has about
+    # four times the arithmetic. loss_jitter=4: without it the network drew a fine grid of
+    # stripes, 2-4 px apart, over every picture (seen at 900 steps on held-out coffee, 512 px).
+    "fast-paintings": Recipe(
+        "fast-cin", "fast style transfer: starry_night, the_scream and shipwreck in one network (CIN), "
+        "mixable; EfficientNet-Lite0 loss network", data=TRAIN_PHOTOS, num_steps=4000, batch_size=4,
+        overrides=("width=16", "image_size=128", "content_layers=block2,block5", "loss_jitter=4"), keep=("net",),
+        max_bytes=10 * MB),
+    # The AdaIN decoder for any painting: EfficientNet-Lite0 encoder (AdaIN at block5_expand),
+    # with the identity and TV terms. It trains on starry_night and the textures only, so that
+    # the_scream and shipwreck are paintings it never saw: what it does to them is what it does
+    # to a user's painting.
+    "adain-decoder": Recipe(
+        "adain", "AdaIN decoder (EfficientNet-Lite0 encoder, block5_expand): any painting; trained on "
+        "starry_night and the bundled textures", data=TRAIN_PHOTOS, num_steps=3500, batch_size=4,
+        overrides=("decoder_width=0.5", "image_size=128", "lr=0.0005", "tv_weight=10",
+                   "styles=" + ",".join(("starry_night", *TEXTURES))), keep=("decoder",), max_bytes=10 * MB),
 }
 CLASSIFIER = "digit-classifier"
 CLASSIFIER_STEPS = 2000
 
 
-def train_classifier_recipe(runs: Path) -> dict[str, Any]:
-    """The digit classifier whose features the image metrics use (trained on the MNIST train split)."""
-    from atelier.data.images import load_images
-    from atelier.images.classifier import ClassifierConfig, train_classifier
+def run_recipe(name: str, recipe: Recipe, runs: Path, *, num_steps: int | None = None, device: str = "cpu",
+               resume: bool = False, ship_only: bool = False, train_seconds: float | None = None,
+               zoo_dir: Path = zoo.ZOO_DIR) -> dict[str, Any]:
+    """Train ``recipe`` in ``runs/NAME`` and :func:`ship` it; returns its manifest entry.
 
-    train, held_out = load_images("mnist").split(seed=0)
-    x, y = train.all()
-    config = ClassifierConfig()
-    net, _ = train_classifier(x, y, config=config, num_steps=CLASSIFIER_STEPS, batch_size=64, lr=1e-3, seed=0)
-    net.eval()
-    vx, vy = held_out.all()
-    with torch.no_grad():
-        accuracy = float((net(vx).argmax(1) == vy).float().mean())
-    path = zoo.ZOO_DIR / f"{CLASSIFIER}.safetensors"
-    save_checkpoint(path, kind="classifier", config=asdict(config), modules={"classifier": net},
-                    step=CLASSIFIER_STEPS, extra={"data_fingerprint": train.fingerprint()})
-    return {
-        "file": path.name, "kind": "classifier",
-        "description": "small CNN digit classifier: the feature space of Atelier's image metrics",
-        "recipe": {"data": "mnist (train split, seed 0)", "num_steps": CLASSIFIER_STEPS, "batch_size": 64,
-                   "lr": 1e-3, "seed": 0, "command": "python -m atelier.zoo.recipes digit-classifier"},
-        "metrics": {"held_out_accuracy": accuracy, "held_out_images": len(held_out)},
-    }
-
-
-def run_recipe(name: str, recipe: Recipe, runs: Path, *, num_steps: int | None = None) -> dict[str, Any]:
-    from atelier.api import evaluate, train
-
+    With ``resume`` the run continues to the recipe's steps and the recorded training time adds this
+    run's to the one the manifest holds. ``ship_only`` skips training and ships the run's last
+    checkpoint as it is (a run stopped by a time limit, or one to measure again; ``train_seconds``
+    says how long it trained).
+    """
+    # 1. Train.
     steps = num_steps or recipe.num_steps
-    cfg = TrainConfig(num_steps=steps, batch_size=recipe.batch_size, seed=recipe.seed,
-                      sample_every=max(steps // 6, 1), eval_every=0, checkpoint_every=500)
+    checkpoint = runs / name / "checkpoint.safetensors"
     start = time.perf_counter()
-    result = train(recipe.preset, data=recipe.data, out=runs / name, overrides=list(recipe.overrides),
-                   train_config=cfg)
+    if ship_only:
+        if not checkpoint.is_file():
+            raise AtelierError(f"--ship-only: {checkpoint} does not exist; train the recipe first")
+    else:
+        loop = TrainConfig(num_steps=steps, batch_size=recipe.batch_size, seed=recipe.seed, device=device,
+                           sample_every=max(steps // 6, 1), eval_every=0, checkpoint_every=200, tensorboard=False)
+        data = list(recipe.data) if isinstance(recipe.data, tuple) else recipe.data
+        checkpoint = train(recipe.preset, data=data, out=runs / name, overrides=list(recipe.overrides),
+                           train_config=loop, resume=resume).checkpoint
+    seconds = train_seconds if ship_only and train_seconds is not None else time.perf_counter() - start
+    if resume:
+        seconds += _read_manifest(zoo_dir).get(name, {}).get("recipe", {}).get("train_seconds", 0.0)
+    # 2. Ship, measured by atelier.evaluate.
+    record = {**asdict(recipe), "num_steps": steps,
+              "command": f"python -m atelier.zoo.recipes {name} --device {device}",
+              "train_seconds": round(seconds, 1), "machine": _machine(device)}
+    return ship(name, checkpoint, description=recipe.description, recipe=record, keep=recipe.keep,
+                evaluate_options=recipe.evaluate, max_bytes=recipe.max_bytes, zoo_dir=zoo_dir)
+
+
+def train_classifier_recipe(runs: Path, *, num_steps: int | None = None, device: str = "cpu",
+                            zoo_dir: Path = zoo.ZOO_DIR) -> dict[str, Any]:
+    """The digit classifier whose features the image metrics use, trained on the MNIST train split
+    through :func:`atelier.training.fit` in ``runs/digit-classifier`` and shipped with its held-out
+    accuracy."""
+    steps = num_steps or CLASSIFIER_STEPS
+    train_split, held_out = load_images("mnist").split(seed=0)
+    x, y = train_split.all()
+    start = time.perf_counter()
+    net, _ = train_classifier(x, y, config=ClassifierConfig(), num_steps=steps, batch_size=64, lr=1e-3, seed=0,
+                              device=device, out_dir=runs / CLASSIFIER)
     seconds = time.perf_counter() - start
-    full = load_checkpoint(result.checkpoint)
-    keep = [m for m in recipe.keep if full.has_module(m)]
-    modules = {m: _StateHolder(full.module_state(m)) for m in keep}
-    path = zoo.ZOO_DIR / f"{name}.safetensors"
-    save_checkpoint(path, kind=full.kind, config=full.config, modules=modules, step=full.step,
-                    extra={k: full.meta[k] for k in ("data_fingerprint", "train_config", "provenance", "history")})
-    if path.stat().st_size > MAX_BYTES:
-        raise AtelierError(f"{path.name} is {path.stat().st_size:,} bytes, over the {MAX_BYTES:,} limit")
-    entry = {
-        "file": path.name, "kind": full.kind, "description": recipe.description,
-        "recipe": {**asdict(recipe), "num_steps": steps, "command": f"python -m atelier.zoo.recipes {name}",
-                   "train_seconds": round(seconds, 1), "machine": _machine()},
-        "metrics": {},
-    }
-    record_entry(name, entry, path)  # evaluation loads the model through the manifest
-    report = evaluate(name, num_samples=2000, iwae_k=1000)
-    entry["metrics"] = {k: round(v, 5) for k, v in report.metrics.items()}
+    vx, vy = held_out.all()
+    record = {"data": "mnist (train split, seed 0)", "num_steps": steps, "batch_size": 64, "lr": 1e-3, "seed": 0,
+              "command": f"python -m atelier.zoo.recipes {CLASSIFIER}", "train_seconds": round(seconds, 1),
+              "machine": _machine(device)}
+    return ship(CLASSIFIER, runs / CLASSIFIER / "checkpoint.safetensors",
+                description="small CNN digit classifier: the feature space of Atelier's image metrics",
+                recipe=record, keep=("classifier",), zoo_dir=zoo_dir,
+                metrics={"held_out_accuracy": accuracy(net, vx, vy), "held_out_images": len(held_out)})
+
+
+def ship(name: str, checkpoint: Path, *, description: str, recipe: dict[str, Any], keep: tuple[str, ...],
+         metrics: dict[str, Any] | None = None, evaluate_options: dict[str, Any] | None = None,
+         max_bytes: int = 5 * MB, zoo_dir: Path = zoo.ZOO_DIR) -> dict[str, Any]:
+    """Put the ``keep`` modules of a training run's ``checkpoint`` in ``zoo_dir/NAME.safetensors``,
+    measure the model (``metrics`` if given, else :func:`atelier.evaluate` with ``evaluate_options``)
+    and record it in ``zoo_dir/manifest.json``; returns its entry."""
+    # 1. Keep what using the model needs.
+    full = load_checkpoint(checkpoint)
+    if not keep:
+        raise AtelierError(f"ship {name}: name the modules to keep")
+    for module in keep:
+        full.module_state(module)  # a module the run lacks is an error that lists the ones it has
+    path = zoo_dir / f"{name}.safetensors"
+    extra = {k: full.meta[k] for k in ("data_fingerprint", "train_config", "provenance", "history") if k in full.meta}
+    save_checkpoint(path, kind=full.kind, config=full.config, step=full.step, extra=extra,
+                    modules={m: _StateHolder(full.module_state(m)) for m in keep})
+    if path.stat().st_size > max_bytes:
+        raise AtelierError(f"{path.name} is {path.stat().st_size:,} bytes, over the {max_bytes:,} limit")
+    # 2. Measure.
+    if metrics is None:
+        report = evaluate(path, **(evaluate_options or {}))
+        metrics = {**{k: round(v, 5) for k, v in report.metrics.items()}, "measured_on": report.data}
+    # 3. Record.
+    entry = {"file": path.name, "kind": full.kind, "description": description,
+             **({"feature_network": CREDIT} if full.config.get("backbone") == "efficientnet-lite0" else {}),
+             "recipe": recipe, "metrics": metrics}
+    record_entry(name, entry, path, zoo_dir=zoo_dir)
     return entry
 
 
 class _StateHolder(torch.nn.Module):
     """A module that only carries a saved state dict (to re-save part of a checkpoint)."""
 
-    def __init__(self, state: dict[str, torch.Tensor]):
+    def __init__(self, state: dict[str, torch.Tensor]) -> None:
         super().__init__()
         self._state = state
 
-    def state_dict(self, *args, **kwargs):  # noqa: D102
+    def state_dict(self, *args: Any, **kwargs: Any) -> dict[str, torch.Tensor]:  # noqa: D102
         return dict(self._state)
 
 
-def _machine() -> str:
-    return f"{platform.machine()}, {torch.get_num_threads()} threads, torch {torch.__version__}"
+def _machine(device: str) -> str:
+    where = torch.cuda.get_device_name() if device.startswith("cuda") else f"{torch.get_num_threads()} CPU threads"
+    return f"{platform.machine()}, {where}, torch {torch.__version__}"
 
 
-def record_entry(name: str, entry: dict[str, Any], path: Path) -> None:
-    """Add or replace model ``name`` in manifest.json, with the SHA-256 of ``path``.
+def record_entry(name: str, entry: dict[str, Any], path: Path, *, zoo_dir: Path = zoo.ZOO_DIR) -> None:
+    """Add or replace model ``name`` in ``zoo_dir/manifest.json``, with the SHA-256 of ``path``.
 
     Several recipes may run at once (image and music models train in parallel), so the
     read-modify-write of the manifest happens under an exclusive lock.
@@ -141,12 +207,16 @@ def record_entry(name: str, entry: dict[str, Any], path: Path) -> None:
     import fcntl
 
     entry = {**entry, "sha256": zoo.sha256_file(path)}
-    with open(zoo.ZOO_DIR / ".manifest.lock", "w") as lock:
+    with open(zoo_dir / ".manifest.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        manifest = json.loads(zoo.MANIFEST.read_text()) if zoo.MANIFEST.exists() else {"models": {}}
-        manifest["models"][name] = entry
-        manifest["models"] = dict(sorted(manifest["models"].items()))
-        write_text(zoo.MANIFEST, json.dumps(manifest, indent=2) + "\n")
+        models = {**_read_manifest(zoo_dir), name: entry}
+        write_text(zoo_dir / "manifest.json", json.dumps({"models": dict(sorted(models.items()))}, indent=2) + "\n")
+
+
+def _read_manifest(zoo_dir: Path) -> dict[str, Any]:
+    """The raw entries of ``zoo_dir/manifest.json`` (none if it does not exist yet)."""
+    path = zoo_dir / "manifest.json"
+    return json.loads(path.read_text())["models"] if path.exists() else {}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -154,17 +224,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("names", nargs="*", help=f"recipes to run (default: all): {CLASSIFIER}, {', '.join(RECIPES)}")
     parser.add_argument("--runs", default="runs/zoo", help="where the full training runs go")
     parser.add_argument("--num-steps", type=int, default=None, help="override the steps (for a quick check)")
+    parser.add_argument("--device", default="cpu", help="cpu, cuda or auto (the recipe is the same on each)")
+    parser.add_argument("--resume", action="store_true", help="continue the runs in --runs to the recipe's steps")
+    parser.add_argument("--ship-only", action="store_true",
+                        help="do not train: ship the last checkpoint in --runs as it is (a run cut short)")
+    parser.add_argument("--train-seconds", type=float, default=None, help="with --ship-only: how long it trained")
     args = parser.parse_args(argv)
-    names = args.names or [CLASSIFIER, *RECIPES]
     runs = Path(args.runs)
     try:
-        for name in names:
+        for name in args.names or [CLASSIFIER, *RECIPES]:
             if name == CLASSIFIER:
-                entry = train_classifier_recipe(runs)
-                record_entry(name, entry, zoo.ZOO_DIR / entry["file"])
+                entry = train_classifier_recipe(runs, num_steps=args.num_steps, device=args.device)
             elif name in RECIPES:
-                entry = run_recipe(name, RECIPES[name], runs, num_steps=args.num_steps)
-                record_entry(name, entry, zoo.ZOO_DIR / entry["file"])
+                entry = run_recipe(name, RECIPES[name], runs, num_steps=args.num_steps, device=args.device,
+                                   resume=args.resume, ship_only=args.ship_only, train_seconds=args.train_seconds)
             else:
                 raise choose_one("recipe", name, [CLASSIFIER, *RECIPES])
             print(f"{name}: {json.dumps(entry['metrics'])}")

@@ -32,10 +32,10 @@ def main() -> int:
     """Pick two contrasting held-out 4/4 tunes of at least 8 bars, without a pickup, and write their first 8 bars."""
     from dataclasses import replace
 
+    from atelier.data.melodies import crop
     from atelier.data.music import load_melodies
     from atelier.metrics.music import melody_features
     from atelier.music.midi import write_midi
-    from atelier.music.melody_data import crop
 
     corpus = load_melodies(SOURCE, time_signatures=((4, 4),))
     _, held_out = corpus.split(val_fraction=0.1, seed=0)

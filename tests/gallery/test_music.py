@@ -1,7 +1,7 @@
 import pytest
 
 from atelier import zoo
-from atelier.music.gallery import RNN_MODEL, VAE_MODEL, music_section
+from atelier.gallery.music import RNN_MODEL, VAE_MODEL, music_section
 
 pytestmark = pytest.mark.skipif(
     not {RNN_MODEL, VAE_MODEL} <= set(zoo.available_models()), reason="the shipped music models are not installed"

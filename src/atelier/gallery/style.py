@@ -15,8 +15,8 @@ from PIL import Image
 from torch import Tensor
 
 from atelier.errors import AtelierError
-from atelier.gallery import Section, figure, table
-from atelier.style.data import HELD_OUT_PHOTOS, PAINTINGS, load_image, resize_long_side, to_image
+from atelier.gallery.page import Section, figure, table
+from atelier.data.photos import HELD_OUT_PHOTOS, PAINTINGS, load_image, resize_long_side, to_image
 
 FAST_MODEL = "fast-paintings"
 ADAIN_MODEL = "adain-decoder"
@@ -64,25 +64,25 @@ def style_section(out: Path, quick: bool) -> Section:
         # 1. The photo in each painting's style, by both models.
         save("paintings", [photo, *paintings.values()], f"{PHOTO} (a photo no model trained on) and the bundled "
              "paintings: " + ", ".join(PAINTINGS))
-        save("fast-styles", [fast.stylize(photo, style_weights=n) for n in fast.style_names],
+        save("fast-styles", [fast.stylize(photo, [n]) for n in fast.style_names],
              f"{FAST_MODEL}: one network, {len(fast.style_names)} styles ({', '.join(fast.style_names)}; "
              "conditional instance norm), ~0.1 s each")
         save("adain-styles", [ada.stylize(photo, [p]) for p in paintings.values()],
              f"{ADAIN_MODEL}: any painting, no training for it, ~1 s each")
         # 2. A blend of two styles.
         a, b = "starry_night", "the_scream"
-        save("blend", [fast.stylize(photo, style_weights={a: 1 - w, b: w}) for w in (0.0, 0.5, 1.0)],
+        save("blend", [fast.stylize(photo, [a, b], weights=[1 - w, w]) for w in (0.0, 0.5, 1.0)],
              f"{FAST_MODEL}: {a}, half and half, {b} (mixed inside the network)")
         save("adain-blend", [ada.stylize(photo, [paintings[a], paintings[b]], weights=[1 - w, w])
                              for w in (0.0, 0.5, 1.0)], f"{ADAIN_MODEL}: the same blend, 1/0, 1/1, 0/1")
         # 3. A strip of strengths.
-        save("strength", [fast.stylize(photo, style_weights=a, strength=s) for s in (0.0, 0.25, 0.5, 0.75, 1.0)],
+        save("strength", [fast.stylize(photo, [a], strength=s) for s in (0.0, 0.25, 0.5, 0.75, 1.0)],
              f"{FAST_MODEL}, {a}: strength 0, 0.25, 0.5, 0.75, 1")
         save("adain-strength", [ada.stylize(photo, [paintings["shipwreck"]], strength=s) for s in (0.0, 0.5, 1.0)],
              f"{ADAIN_MODEL}, shipwreck: alpha 0, 0.5, 1")
         # 4. Keeping the photo's colours.
-        save("colour", [fast.stylize(photo, style_weights=b),
-                        fast.stylize(photo, style_weights=b, preserve_color="luminance"),
+        save("colour", [fast.stylize(photo, [b]),
+                        fast.stylize(photo, [b], preserve_color="luminance"),
                         ada.stylize(photo, [paintings[b]]),
                         ada.stylize(photo, [paintings[b]], preserve_color="histogram")],
              f"{b}: {FAST_MODEL} plain and with luminance-only transfer; {ADAIN_MODEL} plain and with the "
@@ -126,8 +126,7 @@ def picture_table(out: Path, *, photos: tuple[str, ...] = HELD_OUT_PHOTOS,
     """
     from PIL import ImageDraw
 
-    from atelier.api import load
-    from atelier.style.transfer import stylize
+    from atelier.api import load, stylize
 
     paintings = paintings or {n: n for n in PAINTINGS}
     fast, ada = load(FAST_MODEL), load(ADAIN_MODEL)
@@ -166,7 +165,7 @@ def picture_table(out: Path, *, photos: tuple[str, ...] = HELD_OUT_PHOTOS,
                     elif block == FAST_MODEL:
                         if name not in fast.style_names:
                             continue
-                        out_t = fast.stylize(pics[photo], style_weights=name)
+                        out_t = fast.stylize(pics[photo], [name])
                     else:
                         out_t = ada.stylize(pics[photo], [load_image(source)])
                 put(out_t, j + 1, y)
@@ -185,8 +184,8 @@ def backbone_comparison(out: Path, *, photo: str = "chelsea", painting: str = "s
     from PIL import ImageDraw
 
     from atelier.metrics.style import style_distance
+    from atelier.api import stylize
     from atelier.style.features import build_backbone
-    from atelier.style.transfer import stylize
 
     judge = build_backbone("random-multiscale")
     content = resize_long_side(load_image(photo), size)

@@ -11,7 +11,7 @@ import html
 from pathlib import Path
 
 from atelier.errors import AtelierError
-from atelier.gallery import Section, figure, table
+from atelier.gallery.page import Section, figure, table
 
 RNN_MODEL = "essen-melody-rnn"
 VAE_MODEL = "essen-musicvae-2bar"

@@ -1,4 +1,4 @@
-"""Pictures for style transfer: the bundled photos, paintings and textures, and random crops.
+"""Pictures for style transfer, in [0, 1]: the bundled photos, paintings and textures, and random crops.
 
 Everything here works offline:
 
@@ -12,7 +12,9 @@ Everything here works offline:
 * textures: scikit-image's brick, grass, gravel (grey) and two colourful microscope and
   telescope pictures, which widen the set of styles the AdaIN decoder sees in training.
 
-Images are float tensors ``(1, 3, H, W)`` in ``[0, 1]``.
+Pictures are float tensors ``(1, 3, H, W)`` in ``[0, 1]`` (the style models' convention; the image
+generators' datasets in :mod:`atelier.data.images` are in ``[-1, 1]``); training sets are kept as
+uint8 ``(3, H, W)`` until a crop is drawn.
 
 >>> photos = load_photos("photos", short_side=64)
 >>> len(photos), tuple(photos[0].shape)
@@ -24,7 +26,6 @@ Images are float tensors ``(1, 3, H, W)`` in ``[0, 1]``.
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -38,13 +39,14 @@ from torch import Tensor
 from atelier.errors import AtelierError
 from atelier.imageio import DEFAULT_MAX_PIXELS, READ_EXTENSIONS, read_image
 
-PAINTINGS_DIR = Path(__file__).resolve().parent / "paintings"
+PAINTINGS_DIR = Path(__file__).resolve().parents[1] / "style" / "paintings"  # shipped with the style models
 PAINTINGS = ("starry_night", "the_scream", "shipwreck")
 PHOTOS = ("astronaut", "coffee", "chelsea", "rocket", "camera", "motorcycle", "china", "flower", "clock", "coins",
           "moon", "faces")
 TEXTURES = ("brick", "grass", "gravel", "immunohistochemistry", "hubble_deep_field")
 # Photos no shipped style model trains on: the benchmarks and the picture table use them.
 HELD_OUT_PHOTOS = ("chelsea", "coffee", "rocket", "motorcycle")
+TRAIN_PHOTOS = tuple(p for p in PHOTOS if p not in HELD_OUT_PHOTOS)  # what the shipped style models train on
 BUILTIN_CONTENT = "photos"  # the name of the bundled photo set, as a --data value
 
 
@@ -196,15 +198,6 @@ def load_photos(
         else:
             out.append(_as_uint8(read_image(path, max_pixels=max_pixels), short_side))
     return out[:limit] if limit else out
-
-
-def fingerprint(images: Sequence[Tensor]) -> str:
-    """SHA-256 of a list of uint8 pictures: the identity of a training set in checkpoints."""
-    h = hashlib.sha256()
-    for img in images:
-        h.update(str(tuple(img.shape)).encode())
-        h.update(img.numpy().tobytes())
-    return h.hexdigest()
 
 
 class RandomCrops:

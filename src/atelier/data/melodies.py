@@ -1,5 +1,5 @@
-"""What the two melody models share: the corpus they learn from, its held-out split, fixed-length
-windows as tensors or melodies, and primers and inputs moved into the model's key and range.
+"""The data both melody models train on: the corpus's held-out split, fixed-length windows as
+tensors or melodies, and primers and input melodies moved into a model's key and range.
 
 Both models work on a grid of 16th notes with 16-step bars, so they keep the 4/4 and 2/4 melodies of
 a corpus (a 2/4 bar is half a model bar; windows start on bar lines, so bar positions line up).
@@ -9,6 +9,7 @@ of twelve. A primer or an input melody is moved the same way, and the result mov
 
     train, val, fingerprint = load_split("essen", encoding=MelodyEncoding(48, 83), key="C")
     windows = window_tensor(train, encoding=..., window_steps=64)   # LongTensor (N, 64)
+    data = melody_training_data("essen", config=..., window_steps=64, ...)   # MelodyData for a task
 """
 
 from __future__ import annotations
@@ -21,16 +22,18 @@ from typing import Any
 import numpy as np
 import torch
 
-from atelier.data.music import MelodyCorpus, MelodyWindows, estimate_key, fit_to_range, load_melodies
+from atelier.data.music import MelodyCorpus, MelodyWindows, fit_to_range, load_melodies
 from atelier.errors import AtelierError, choose_one
+from atelier.family import DataOptions, TrainData
 from atelier.music.events import Melody, MelodyEncoding, events_to_notes, primer_events
+from atelier.music.theory import key_shift
 
 STEPS_PER_QUARTER = 4
 STEPS_PER_BAR = 16  # one 4/4 bar of 16th notes: the models' unit of length
 METERS: tuple[tuple[int, int], ...] = ((4, 4), (2, 4))
 KEYS = ("C", "any")  # "C": C major / A minor (Krumhansl-Schmuckler estimate); "any": as written
-DEFAULT_SPLIT_SEED = 0  # the same defaults as atelier.api
-DEFAULT_VAL_FRACTION = 0.1
+DEFAULT_SPLIT_SEED = DataOptions.split_seed  # the split `atelier train` makes unless told otherwise
+DEFAULT_VAL_FRACTION = DataOptions.val_fraction
 
 
 def check_key(key: str) -> None:
@@ -104,27 +107,33 @@ def window_tensor(
     return torch.stack([windows[int(i)] for i in index])
 
 
-def training_windows(
+@dataclass(frozen=True)
+class MelodyData(TrainData):
+    """What a melody model trains on: windows of events, LongTensor ``(N, T)`` (``train``), and a
+    sample of held-out windows scored during training (``val_windows``, None for none)."""
+
+    val_windows: torch.Tensor | None = None
+
+
+def melody_training_data(
     data: str | os.PathLike,
     *,
     config: Any,
     window_steps: int,
     min_notes: int,
     max_val_windows: int,
-    seed: int,
-    val_fraction: float,
-    limit: int | None,
-) -> tuple[torch.Tensor, torch.Tensor, str]:
+    options: DataOptions,
+) -> MelodyData:
     """What :func:`atelier.train` needs for either melody model: every bar-aligned window of the
     training pieces at each of ``config.transpose``, a seeded sample of non-overlapping held-out
     windows (for validation during training), and the corpus fingerprint."""
-    train, val, fingerprint = load_split(data, encoding=config.encoding, key=config.key, seed=seed,
-                                         val_fraction=val_fraction, limit=limit)
+    train, val, fingerprint = load_split(data, encoding=config.encoding, key=config.key, seed=options.split_seed,
+                                         val_fraction=options.val_fraction, limit=options.limit)
     windows = window_tensor(train, encoding=config.encoding, window_steps=window_steps, hop_steps=STEPS_PER_BAR,
                             transpose=config.transpose, min_notes=min_notes)
     val_windows = window_tensor(val, encoding=config.encoding, window_steps=window_steps,
-                                max_windows=max_val_windows, min_notes=min_notes, seed=seed)
-    return windows, val_windows, fingerprint
+                                max_windows=max_val_windows, min_notes=min_notes, seed=options.split_seed)
+    return MelodyData(train=windows, fingerprint=fingerprint, val_windows=val_windows)
 
 
 def events_to_melodies(
@@ -183,10 +192,7 @@ def prepare_melody(melody: Melody, *, encoding: MelodyEncoding, key: str, what: 
     """
     if melody.steps_per_quarter != STEPS_PER_QUARTER:
         raise AtelierError(f"{what}: {melody.steps_per_quarter} steps per quarter; the models use {STEPS_PER_QUARTER}")
-    shift = 0
-    if key == "C" and melody.notes:
-        tonic, mode = estimate_key(melody)
-        shift = ((0 if mode == "major" else 9) - tonic + 6) % 12 - 6
+    shift = key_shift(melody) if key == "C" and melody.notes else 0
     moved = melody.transpose(shift)
     fitted = fit_to_range(moved, encoding) if moved.notes else moved
     if fitted is None and shift:  # the key move pushed a wide melody out of range: keep its key
@@ -201,6 +207,34 @@ def prepare_melody(melody: Melody, *, encoding: MelodyEncoding, key: str, what: 
     if fitted.notes:
         shift += fitted.notes[0].pitch - moved.notes[0].pitch
     return PreparedMelody(fitted.to_events(encoding), shift)
+
+
+def prepare_melodies(
+    melodies: Melody | Sequence[Melody], *, encoding: MelodyEncoding, key: str, num_steps: int
+) -> tuple[torch.Tensor, list[int]]:
+    """:func:`prepare_melody` for a batch: each melody's first ``num_steps`` steps (padded with
+    rest) in the model's key and range, as events LongTensor ``(N, num_steps)``, and the semitones
+    each was moved by.
+
+    >>> from atelier.music.events import Note
+    >>> events, shifts = prepare_melodies([Melody((Note(62, 0, 4), Note(66, 4, 8)), num_steps=8)],
+    ...                                   encoding=MelodyEncoding(), key="any", num_steps=16)
+    >>> events.shape, shifts
+    (torch.Size([1, 16]), [0])
+    """
+    if isinstance(melodies, Melody):
+        melodies = [melodies]
+    if not melodies:
+        raise AtelierError("melodies: none given; pass at least one")
+    rows, shifts = [], []
+    for i, melody in enumerate(melodies):
+        what = f"melody {melody.name or i + 1}"
+        if not melody.notes:
+            raise AtelierError(f"{what}: no notes to encode")
+        prepared = prepare_melody(crop(melody, num_steps), encoding=encoding, key=key, what=what)
+        rows.append(torch.from_numpy(prepared.events))
+        shifts.append(prepared.shift)
+    return torch.stack(rows), shifts
 
 
 def primer_melody(primer: Melody | Sequence[int], encoding: MelodyEncoding) -> Melody:
@@ -237,20 +271,3 @@ def check_event_batch(batch: Any, num_classes: int, *, what: str) -> torch.Tenso
     if batch.numel() and (int(batch.min()) < 0 or int(batch.max()) >= num_classes):
         raise AtelierError(f"{what}: events must be in 0..{num_classes - 1}, got {int(batch.min())}..{int(batch.max())}")
     return batch
-
-
-def feature_comparison(
-    generated: Sequence[Melody], train: Sequence[Melody], *, encoding: MelodyEncoding, bars: int, seed: int
-) -> tuple[dict[str, float], str]:
-    """Yang & Lerch (2018) features of ``generated`` melodies against ``bars``-bar windows of the
-    training melodies (half-overlapping, at most 2,000): metrics and a one-line note."""
-    from atelier.metrics.music import compare_melodies
-
-    reference = window_tensor(train, encoding=encoding, window_steps=bars * STEPS_PER_BAR,
-                              hop_steps=max(STEPS_PER_BAR, bars * STEPS_PER_BAR // 2), max_windows=2000, seed=seed)
-    comparison = compare_melodies(generated, events_to_melodies(reference, encoding), seed=seed)
-    metrics = {"feature_overlap_mean": comparison.mean_overlap}
-    metrics.update({f"overlap_{k}": c.overlap for k, c in comparison.features.items()})
-    note = (f"features: {len(generated)} generated {bars}-bar melodies vs {reference.shape[0]} {bars}-bar training "
-            "windows; overlap of each feature's distributions, 1 = the same (Yang & Lerch 2018)")
-    return metrics, note

@@ -1,0 +1,24 @@
+"""The public API: one function per thing a person does with Atelier. The CLI, the gallery and the
+studio are thin layers over these, and every family is reached through :mod:`atelier.family`.
+
+=================  =========================================================
+``load``           a shipped model by name, or a checkpoint by path
+``train``          a preset (or config) on a dataset, through the one loop
+``sample``         new images or melodies
+``interpolate``    a path between two seeds, images or melodies
+``stylize``        a photo in the style of paintings (gatys, fast, adain)
+``translate``      image files into the other domain (CycleGAN)
+``compose``        melodies from a melody model, optionally continuing a primer
+``evaluate``       metrics against held-out data
+=================  =========================================================
+"""
+
+from atelier.api.evaluation import evaluate
+from atelier.api.models import available_models, interpolate, load, loaded, sample
+from atelier.api.music import compose
+from atelier.api.style import stylize
+from atelier.api.training import resolve_config, train
+from atelier.api.translate import translate
+
+__all__ = ["available_models", "compose", "evaluate", "interpolate", "load", "loaded", "resolve_config", "sample",
+           "stylize", "train", "translate"]

@@ -1,0 +1,70 @@
+"""``compose``: new melodies from a music model given by name, path or as a loaded model."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+
+from atelier.api.models import load
+from atelier.errors import AtelierError
+from atelier.family import TrainedModel
+from atelier.music import compose as library
+from atelier.music.events import Melody
+
+
+def compose(
+    model: str | os.PathLike | TrainedModel,
+    *,
+    bars: int | None = None,
+    n: int = 1,
+    temperature: float = 1.0,
+    primer: Melody | Sequence[int] | str | os.PathLike | None = None,
+    primer_pitches: Sequence[int] | None = None,
+    seed: int = 0,
+    qpm: float = 120.0,
+    program: int = 0,
+    beam_size: int = 1,
+    branch_factor: int = 1,
+) -> list[Melody]:
+    """``n`` new melodies from a melody RNN (any length, a primer, beam search) or a MusicVAE (its
+    own length, from the prior): a shipped model's name, a checkpoint's path or a loaded model.
+
+    ``primer`` (melody RNN only) opens every melody: a :class:`~atelier.music.events.Melody`, a MIDI
+    file's path, or Magenta's list of one value per 16th-note step (a pitch starts a note, -2 holds
+    it, -1 stops it). ``primer_pitches`` is the command line's ``--primer-pitches``: one quarter
+    note per pitch, -1 a quarter rest, each in the model's range. ``qpm`` and ``program`` (General
+    MIDI, 0 = piano) set the tempo and instrument. Write the result with
+    :func:`atelier.music.compose.write_outputs`.
+
+    >>> import atelier
+    >>> songs = atelier.compose("essen-melody-rnn", bars=8, n=4, primer_pitches=[67, 69, 71], seed=0)
+    >>> len(songs), songs[0].num_steps, songs[0].pitches[:3]
+    (4, 128, [67, 69, 71])
+
+    A model built here (untrained), and a Magenta step-list primer:
+
+    >>> import dataclasses
+    >>> from atelier.music import melody_rnn
+    >>> config = dataclasses.replace(melody_rnn.PRESETS["melody-rnn"], rnn_size=8, num_layers=1)
+    >>> rnn = melody_rnn.MelodyRNNModel(config, melody_rnn.build_task(config).network)
+    >>> melodies = compose(rnn, bars=2, n=3, primer=[60, -2, -2, -2, 64, -2, -2, -2], seed=0, qpm=90)
+    >>> [m.num_steps for m in melodies], melodies[0].pitches[:2], melodies[0].qpm
+    ([32, 32, 32], [60, 64], 90.0)
+    """
+    # 1. the model, which must make melodies
+    name = None if isinstance(model, TrainedModel) else model
+    if name is not None:
+        model = load(name)
+    if not library.is_music_model(model):
+        what = "model" if name is None else f"model {name}"
+        raise AtelierError(f"{what}: a {library.kind_of(model)} model; this needs a music model ({library.MUSIC_KINDS})")
+    # 2. the primer, as a melody or Magenta's step list
+    if primer is not None and primer_pitches is not None:
+        raise AtelierError("give a primer or primer pitches, not both")
+    if isinstance(primer, (str, os.PathLike)):
+        primer = library.read_primer(primer)
+    if primer_pitches is not None:
+        primer = library.primer_from_pitches(list(primer_pitches), model.config.encoding)
+    # 3. compose
+    return library.compose(model, bars=bars, n=n, temperature=temperature, primer=primer, seed=seed, qpm=qpm,
+                           program=program, beam_size=beam_size, branch_factor=branch_factor)

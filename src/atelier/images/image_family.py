@@ -1,0 +1,109 @@
+"""What the image generators (GAN, VAE) share as families: their training data and their evaluation.
+
+Both train on an image dataset (a built-in name, a folder, an ``.npz``) read at the config's size and
+channels, split into training and held-out images by a seeded split; both are scored by generating
+images and comparing them with the held-out ones in a feature space: Atelier's digit classifier for
+grey models, EfficientNet-Lite0 for RGB ones. :class:`ImageFamily` implements those steps once;
+``gan.py`` and ``vae.py`` each subclass it with their own config, task and model.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+from atelier.checkpoint import load_checkpoint
+from atelier.config import config_from_dict
+from atelier.data.images import load_images
+from atelier.errors import AtelierError
+from atelier.family import DataOptions, EvalOptions, EvaluationReport, Family, TrainData
+from atelier.imageio import DEFAULT_MAX_PIXELS
+from atelier.images.classifier import ClassifierConfig, DigitClassifier
+from atelier.metrics.images import LITE0_NOTE, evaluate_images, evaluate_rgb_images
+from atelier import zoo
+
+CLASSIFIER_NOTE = ("FD/KID/IS/precision/recall are measured in the features of Atelier's own digit classifier; "
+                   "they are not comparable with Inception-based FID.")
+SAMPLE_CHUNK = 500  # images generated per call while evaluating
+
+
+@dataclass(frozen=True)
+class ImageData(TrainData):
+    """Training images, and the held-out batch (images, labels or None) the task validates on."""
+
+    val_batch: tuple[torch.Tensor, torch.Tensor | None] | None = None
+
+
+def load_classifier(model: str | os.PathLike = "digit-classifier") -> DigitClassifier:
+    """The feature network of the grey-image metrics: Atelier's own digit classifier, in eval mode."""
+    ckpt = load_checkpoint(zoo.locate(model), expect_kind="classifier")
+    net = DigitClassifier(config_from_dict(ClassifierConfig, ckpt.config))
+    net.load_state_dict(ckpt.module_state("classifier"))
+    return net.eval()
+
+
+class ImageFamily(Family):
+    """The shared steps of the image generators; subclasses add config, presets, task and model."""
+
+    default_data = "mnist"
+
+    def prepare_data(self, config: Any, data: Any, options: DataOptions) -> ImageData:
+        ds = load_images(data, size=config.image_size, channels=config.channels, strict=options.strict,
+                         max_pixels=options.max_pixels or DEFAULT_MAX_PIXELS, limit=options.limit)
+        if ds.skipped:
+            warnings.warn(f"skipped {len(ds.skipped)} unreadable or unsupported file(s) in {data}; "
+                          f"first: {ds.skipped[0]}", stacklevel=2)
+        if config.num_classes:
+            if ds.labels is None:
+                raise AtelierError(f"data {data}: a class-conditional model needs labels, and this data has none")
+            if ds.num_classes > config.num_classes:
+                raise AtelierError(f"data {data}: has {ds.num_classes} classes, the model takes "
+                                   f"{config.num_classes} (--set num_classes=…)")
+        train, val = ds.split(val_fraction=options.val_fraction, seed=options.split_seed)
+        return ImageData(train=train, fingerprint=ds.fingerprint(), val_batch=val.all())
+
+    def evaluate(self, model: Any, *, name: str, options: EvalOptions) -> EvaluationReport:
+        """FD/KID/IS/precision/recall of ``options.num_samples`` generated images against the
+        held-out split of ``options.data`` (class-balanced for conditional models)."""
+        cfg = model.config
+        data = options.data or self.default_data
+        # 1. The held-out real images, at the model's size.
+        ds = load_images(data, size=cfg.image_size, channels=cfg.channels)
+        _, held_out = ds.split(val_fraction=options.val_fraction, seed=options.split_seed)
+        real, real_labels = held_out.all()
+        # 2. Generated images.
+        fake = self.generate(model, options.num_samples, seed=options.seed)
+        # 3. Metrics: RGB models in EfficientNet-Lite0's feature space, grey ones in the classifier's.
+        if cfg.channels == 3:
+            metrics, notes = evaluate_rgb_images(fake, real).to_dict(), [LITE0_NOTE]
+        else:
+            metrics = evaluate_images(fake, real, load_classifier(options.classifier)).to_dict()
+            notes = [CLASSIFIER_NOTE]
+        metrics.update(self.extra_metrics(model, real, real_labels if cfg.num_classes else None, options))
+        notes += list(self.extra_notes)
+        return EvaluationReport(model=name, kind=self.kind, data=f"{data} (held-out {len(held_out)})",
+                                num_samples=len(fake), metrics=metrics, notes=notes)
+
+    @staticmethod
+    def generate(model: Any, n: int, *, seed: int) -> torch.Tensor:
+        """``n`` images in chunks, the classes in turn for a conditional model."""
+        classes = model.config.num_classes
+        labels = [i % classes for i in range(n)] if classes else None
+        chunks = []
+        with torch.no_grad():
+            for i, start in enumerate(range(0, n, SAMPLE_CHUNK)):
+                size = min(SAMPLE_CHUNK, n - start)
+                chunk_labels = labels[start:start + size] if labels else None
+                chunks.append(model.sample(size, seed=seed + i, labels=chunk_labels))
+        return torch.cat(chunks)
+
+    extra_notes: tuple[str, ...] = ()
+
+    def extra_metrics(self, model: Any, real: torch.Tensor, labels: torch.Tensor | None,
+                      options: EvalOptions) -> dict[str, float]:
+        """Metrics of the family's own (a VAE's likelihood bounds); none by default."""
+        return {}

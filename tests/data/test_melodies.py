@@ -1,0 +1,97 @@
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+import torch
+
+from atelier.data.melodies import (
+    MelodyData,
+    check_event_batch,
+    crop,
+    events_to_melodies,
+    load_split,
+    melody_training_data,
+    prepare_melodies,
+    prepare_melody,
+    training_source,
+    window_tensor,
+)
+from atelier.errors import AtelierError
+from atelier.family import DataOptions, TrainData
+from atelier.music.events import Melody, MelodyEncoding, Note
+from tests.music.tunes import midi_folder, tune
+
+ENC = MelodyEncoding()
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory):
+    return midi_folder(tmp_path_factory.mktemp("tunes") / "tunes", count=10, bars=4)
+
+
+def test_training_data_is_typed_windows_held_out_windows_and_a_fingerprint(folder, tmp_path, monkeypatch):
+    monkeypatch.setenv("ATELIER_CACHE", str(tmp_path))
+    config = SimpleNamespace(encoding=ENC, key="C", transpose=(0,))
+    data = melody_training_data(folder, config=config, window_steps=32, min_notes=1, max_val_windows=2,
+                                options=DataOptions(val_fraction=0.2, split_seed=1))
+    assert isinstance(data, MelodyData) and isinstance(data, TrainData)
+    assert data.train.dtype == torch.int64 and data.train.shape == (8 * 3, 32)  # 8 tunes, a window every bar
+    assert data.val_windows.shape == (2, 32)  # a seeded sample of the held-out windows
+    train, val, fingerprint = load_split(folder, encoding=ENC, key="C", seed=1, val_fraction=0.2)
+    assert data.fingerprint == fingerprint and (len(train), len(val)) == (8, 2)
+    wider = SimpleNamespace(encoding=ENC, key="C", transpose=(-1, 0, 1))
+    augmented = melody_training_data(folder, config=wider, window_steps=32, min_notes=1, max_val_windows=2,
+                                     options=DataOptions(val_fraction=0.2, split_seed=1))
+    assert augmented.train.shape[0] == 3 * data.train.shape[0] and augmented.fingerprint == data.fingerprint
+    with pytest.raises(AtelierError, match="no melody is 8 bars long or more"):
+        melody_training_data(folder, config=config, window_steps=128, min_notes=1, max_val_windows=2,
+                             options=DataOptions())
+
+
+def test_a_melody_moved_into_the_models_key_is_moved_back():
+    d_major = Melody(tuple(Note(p, 4 * i, 4 * i + 4) for i, p in enumerate([62, 66, 69, 74, 73, 69, 66, 62])),
+                     num_steps=32)
+    prepared = prepare_melody(d_major, encoding=ENC, key="C", what="primer")
+    assert prepared.shift == -2
+    (back,) = events_to_melodies(prepared.events[None], ENC, shift=prepared.shift)
+    assert back.notes == d_major.notes
+    assert prepare_melody(d_major, encoding=ENC, key="any", what="primer").shift == 0
+    high = d_major.transpose(24)  # above the range: moved down by octaves, and back up afterwards
+    assert prepare_melody(high, encoding=ENC, key="any", what="primer").shift == -24
+
+
+def test_prepare_melodies_crops_pads_and_refuses_empty_input():
+    long, short = tune(1, bars=4), crop(tune(2, bars=4), 20)
+    events, shifts = prepare_melodies([long, short], encoding=ENC, key="any", num_steps=32)
+    assert events.shape == (2, 32) and shifts == [0, 0]
+    assert events[1, 20:].tolist() in ([0] * 12, [1] + [0] * 11)  # padded with rest
+    with pytest.raises(AtelierError, match="melodies: none given"):
+        prepare_melodies([], encoding=ENC, key="any", num_steps=32)
+    with pytest.raises(AtelierError, match="melody silent: no notes to encode"):
+        prepare_melodies([Melody((), num_steps=8, name="silent")], encoding=ENC, key="any", num_steps=32)
+
+
+def test_evaluation_reads_the_split_a_model_was_trained_with():
+    assert training_source({"data": "essen", "split_seed": 3, "val_fraction": 0.2}, None) == ("essen", 3, 0.2)
+    assert training_source({"data": "essen"}, "bach-soprano") == ("bach-soprano", 0, 0.1)
+    with pytest.raises(AtelierError, match="does not record its training data; pass --data"):
+        training_source({}, None)
+
+
+def test_event_batches_are_checked():
+    assert check_event_batch(torch.zeros(2, 4, dtype=torch.int64), 38, what="t").shape == (2, 4)
+    with pytest.raises(AtelierError, match=r"t: a batch is LongTensor \(B, T\) of melody events, got \(4,\)"):
+        check_event_batch(torch.zeros(4, dtype=torch.int64), 38, what="t")
+    with pytest.raises(AtelierError, match=r"t: events must be in 0..37, got 0..40"):
+        check_event_batch(torch.tensor([[0, 40]]), 38, what="t")
+
+
+def test_window_tensor_keeps_a_seeded_subset():
+    melodies = [tune(i, bars=4) for i in range(3)]
+    all_windows = window_tensor(melodies, encoding=ENC, window_steps=16)
+    some = window_tensor(melodies, encoding=ENC, window_steps=16, max_windows=5, seed=2)
+    assert all_windows.shape == (12, 16) and some.shape == (5, 16)
+    assert torch.equal(some, window_tensor(melodies, encoding=ENC, window_steps=16, max_windows=5, seed=2))
+    rows = {tuple(r) for r in all_windows.tolist()}
+    assert all(tuple(r) in rows for r in some.tolist())
+    assert np.array_equal(events_to_melodies(all_windows[:1], ENC)[0].to_events(ENC), all_windows[0].numpy())
