@@ -126,3 +126,28 @@ def test_unsupported_single_file(tmp_path):
 def test_negative_size():
     with pytest.raises(AtelierError, match="--image-size must be positive"):
         load_images("digits", size=-3)
+
+
+def test_a_registered_dataset_trains_by_name(tmp_path):
+    """docs/architecture.md, "add a dataset": one registration, and every image family reads it."""
+    import torch
+
+    import atelier
+    from atelier.data.images import BUILTIN, ImageDataset, register_dataset
+
+    def stripes():
+        images = torch.zeros(40, 1, 8, 8, dtype=torch.uint8)
+        images[:, :, ::2] = 255  # horizontal stripes
+        return ImageDataset(images, None, "stripes")
+
+    register_dataset("stripes", "40 striped 8×8 pictures", stripes)
+    try:
+        assert load_images("stripes", size=16).images.shape == (40, 1, 16, 16)
+        result = atelier.train("mlp-gan", data="stripes", out=tmp_path, overrides=["image_size=8", "mlp_hidden=16"],
+                               train_config=atelier.TrainConfig(num_steps=2, batch_size=8, progress=False,
+                                                                tensorboard=False, sample_every=0))
+        assert result.step == 2
+        with pytest.raises(atelier.AtelierError, match="dataset 'stripes' already exists"):
+            register_dataset("stripes", "again", stripes)
+    finally:
+        BUILTIN.pop("stripes")

