@@ -14,7 +14,7 @@ import torch
 from atelier import zoo
 from atelier.checkpoint import load_checkpoint
 from atelier.errors import AtelierError
-from atelier.family import TrainedModel, get_family
+from atelier.family import TrainedModel, get_family, kinds
 
 ModelRef = str | os.PathLike | TrainedModel
 
@@ -38,6 +38,9 @@ def load(model: str | os.PathLike, *, kind: str | tuple[str, ...] | None = None)
     ('gan', (4, 1, 28, 28))
     """
     ckpt = load_checkpoint(zoo.locate(model), expect_kind=kind)
+    if ckpt.kind not in kinds():
+        raise AtelierError(f"model {model}: a {ckpt.kind!r} checkpoint, which no model family loads; "
+                           f"atelier.load takes: {', '.join(kinds())}")
     return get_family(ckpt.kind).load(ckpt)
 
 
