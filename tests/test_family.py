@@ -109,7 +109,7 @@ def test_a_registered_family_trains_samples_and_evaluates_through_the_api(toy_fa
     assert isinstance(model, MeanModel)
     images = atelier.sample(model, 3, seed=1, noise=0.1)
     assert images.shape == (3, 1, 8, 8)
-    with pytest.raises(atelier.AtelierError, match="--truncation does not apply to a mean model; "
+    with pytest.raises(atelier.AtelierError, match="truncation: not a sampling option of a mean model; "
                                                    "its sampling options: noise"):
         atelier.sample(model, 3, truncation=0.5)
     report = atelier.evaluate(result.checkpoint)
@@ -153,9 +153,9 @@ def test_every_family_implements_the_whole_contract():
 
 
 def test_options_check_themselves():
-    with pytest.raises(atelier.AtelierError, match="--val-fraction must be in"):
+    with pytest.raises(atelier.AtelierError, match=r"val_fraction=1.5 \(--val-fraction\): must be in \[0, 1\)"):
         DataOptions(val_fraction=1.5)
-    with pytest.raises(atelier.AtelierError, match="--num-samples must be at least 2"):
+    with pytest.raises(atelier.AtelierError, match=r"num_samples=1 \(--num-samples\): must be at least 2"):
         EvalOptions(num_samples=1)
     with pytest.raises(atelier.AtelierError, match="unknown evaluate option 'samples'"):
         atelier.evaluate("mnist-dcgan", samples=10)

@@ -36,6 +36,30 @@ def test_decompression_bomb_guard(tmp_path):
         read_image(tmp_path / "big.png", max_pixels=1000)
 
 
+def _png_header(path, width, height):
+    """A PNG that declares ``width``×``height`` grey pixels and holds none: a decompression bomb's header."""
+    import struct
+    import zlib
+
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IEND", b""))
+    return path
+
+
+def test_a_bomb_pillow_refuses_gets_the_guard_message(tmp_path):
+    bomb = _png_header(tmp_path / "bomb.png", 20_000, 20_000)  # 400 M pixels: Pillow stops at open
+    with pytest.raises(AtelierError) as info:
+        read_image(bomb)
+    message = str(info.value)
+    assert str(bomb) in message and "400,000,000 pixels" in message and "--max-pixels" in message
+    assert "decompression-bomb guard" in message and "DOS attack" not in message
+    with pytest.raises(AtelierError, match="Pillow's hard limit"):
+        read_image(bomb, max_pixels=10**9)
+
+
 def test_truncated_and_unsupported_files(tmp_path):
     Image.new("RGB", (64, 64), (9, 9, 9)).save(tmp_path / "t.jpg")
     raw = (tmp_path / "t.jpg").read_bytes()

@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 class DataOptions:
     """How ``atelier train`` reads a family's data; each family uses the options that apply to it."""
 
-    val_fraction: float = field(default=0.1, metadata={"help": "held-out share of the data"})
+    val_fraction: float = field(default=0.1, metadata={"help": "held-out share of the data; 0 = no validation"})
     split_seed: int = field(default=0, metadata={"help": "seed of the train/validation split"})
     limit: int | None = field(default=None, metadata={"help": "use only the first N items of the data"})
     strict: bool = field(default=False, metadata={"help": "stop at the first unreadable image instead of skipping it"})
@@ -41,11 +41,11 @@ class DataOptions:
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.val_fraction < 1.0:
-            raise AtelierError(f"--val-fraction must be in [0, 1), got {self.val_fraction}")
+            raise AtelierError(f"val_fraction={self.val_fraction} (--val-fraction): must be in [0, 1); 0 = no validation")
         if self.limit is not None and self.limit <= 0:
-            raise AtelierError(f"--limit must be a positive number of items, got {self.limit}")
+            raise AtelierError(f"limit={self.limit} (--limit): must be a positive number of items")
         if self.max_pixels is not None and self.max_pixels <= 0:
-            raise AtelierError(f"--max-pixels must be positive, got {self.max_pixels}")
+            raise AtelierError(f"max_pixels={self.max_pixels} (--max-pixels): must be positive")
 
 
 @dataclass(frozen=True)
@@ -69,12 +69,13 @@ class EvalOptions:
     val_fraction: float = 0.1
     iwae_k: int = 1000  # VAEs: importance samples of the NLL bound
     classifier: str = "digit-classifier"  # grey image models: the feature network of the metrics
+    progress: bool = True  # progress bars for the long parts (sampling, features, likelihood bounds)
 
     def __post_init__(self) -> None:
         if self.num_samples < 2:
-            raise AtelierError(f"--num-samples must be at least 2, got {self.num_samples}")
+            raise AtelierError(f"num_samples={self.num_samples} (--num-samples): must be at least 2")
         if self.iwae_k < 1:
-            raise AtelierError(f"--iwae-k must be at least 1, got {self.iwae_k}")
+            raise AtelierError(f"iwae_k={self.iwae_k} (--iwae-k): must be at least 1")
 
 
 @dataclass(frozen=True)
@@ -159,6 +160,7 @@ class Family(ABC):
     presets: ClassVar[Mapping[str, Any]]  # named configs
     default_data: ClassVar[str]  # what `atelier train` reads without --data
     train_defaults: ClassVar[Mapping[str, Any]] = {}  # TrainConfig fields this family sets differently
+    preset_notes: ClassVar[Mapping[str, str]] = {}  # preset name → one line that tells it from its siblings
 
     @abstractmethod
     def prepare_data(self, config: Any, data: Any, options: DataOptions) -> TrainData:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import warnings
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,7 @@ from atelier.io import atomic_write
 
 READ_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif", ".tif", ".tiff")
 WRITE_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP"}
+ALPHA_EXTENSIONS = (".png", ".webp")  # the written formats that keep transparency (JPEG has none)
 DEFAULT_MAX_PIXELS = 64_000_000  # 8000×8000; far beyond any model here, far below a bomb
 MODES = ("L", "RGB", "RGBA")
 
@@ -60,22 +62,36 @@ def read_image(
         )
     try:
         with warnings.catch_warnings():
+            # Our own guard below decides; Pillow's warning would only repeat it in its words.
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             img = Image.open(path)
             w, h = img.size
             if w <= 0 or h <= 0:
                 raise AtelierError(f"image {path}: has zero size ({w}×{h})")
             if w * h > max_pixels:
-                raise AtelierError(
-                    f"image {path}: {w}×{h} = {w * h:,} pixels is over the limit of {max_pixels:,} "
-                    "(decompression-bomb guard); raise it with --max-pixels if the file is trusted"
-                )
+                raise _bomb(path, f"{w}×{h} = {w * h:,}", max_pixels)
             img.load()
     except AtelierError:
         raise
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
+    except Image.DecompressionBombError as exc:
+        # Pillow refuses files over twice its MAX_IMAGE_PIXELS when opening them, before we see the
+        # size; its message holds the pixel count, which our guard's message reports instead.
+        found = re.search(r"\((\d+) pixels\)", str(exc))
+        pixels = int(found.group(1)) if found else None
+        if pixels is not None and pixels <= max_pixels:  # --max-pixels was raised past Pillow's own stop
+            raise AtelierError(f"image {path}: {pixels:,} pixels is over Pillow's hard limit of "
+                               f"{2 * Image.MAX_IMAGE_PIXELS:,} (decompression-bomb guard), which --max-pixels "
+                               "cannot raise") from None
+        raise _bomb(path, "too many" if pixels is None else f"{pixels:,}", max_pixels) from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         raise AtelierError(f"image {path}: cannot be read (corrupt or truncated: {exc})") from None
     return _convert(ImageOps.exif_transpose(img), mode, background)
+
+
+def _bomb(path: Path, pixels: str, max_pixels: int) -> AtelierError:
+    """The decompression-bomb guard's one line: the file, its pixel count and the limit."""
+    return AtelierError(f"image {path}: {pixels} pixels is over the limit of {max_pixels:,} "
+                        "(decompression-bomb guard); raise it with --max-pixels if the file is trusted")
 
 
 def _convert(img: Image.Image, mode: str, background: tuple[int, int, int]) -> Image.Image:

@@ -24,10 +24,10 @@ def test_a_checkpoint_no_family_loads_is_named():
 def test_sampling_options_are_the_models_own():
     images = atelier.sample("mnist-vae", 4, seed=0, temperature=0.5)
     assert tuple(images.shape) == (4, 1, 28, 28)
-    with pytest.raises(atelier.AtelierError, match="--truncation does not apply to a vae model; its sampling "
-                                                   "options: labels, temperature"):
+    with pytest.raises(atelier.AtelierError, match="truncation: not a sampling option of a vae model; its "
+                                                   "sampling options: labels, temperature"):
         atelier.sample("mnist-vae", 4, truncation=0.5)
-    with pytest.raises(atelier.AtelierError, match="--n must be a positive number of samples, got 0"):
+    with pytest.raises(atelier.AtelierError, match="n=0: the number of samples must be a whole number of at least 1"):
         atelier.sample("mnist-vae", 0)
 
 
@@ -36,5 +36,5 @@ def test_verbs_a_model_lacks_say_who_has_them():
         atelier.load("mnist-dcgan").encode(None)
     with pytest.raises(atelier.AtelierError, match="a melody_rnn model cannot interpolate; GANs, VAEs and MusicVAEs can"):
         atelier.interpolate("essen-melody-rnn", 0, 1)
-    with pytest.raises(atelier.AtelierError, match="--steps must be at least 2"):
+    with pytest.raises(atelier.AtelierError, match="steps=1: must be a whole number of at least 2"):
         atelier.interpolate("mnist-dcgan", 0, 1, steps=1)

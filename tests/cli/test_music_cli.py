@@ -77,11 +77,11 @@ def test_compose_with_a_midi_primer_and_with_a_music_vae(models, tmp_path):
 @pytest.mark.parametrize(
     "extra, message",
     [
-        (["--bars", "0"], "--bars must be a whole number of at least 1, got 0"),
-        (["--bars", "-2"], "--bars must be a whole number of at least 1, got -2"),
-        (["--n", "0"], "--n must be a whole number of at least 1, got 0"),
-        (["--temperature", "0"], "--temperature must be greater than 0, got 0.0"),
-        (["--temperature", "-1"], "--temperature must be greater than 0, got -1.0"),
+        (["--bars", "0"], "bars=0 (--bars): must be a whole number of at least 1"),
+        (["--bars", "-2"], "bars=-2 (--bars): must be a whole number of at least 1"),
+        (["--n", "0"], "n=0 (--n): must be a whole number of at least 1"),
+        (["--temperature", "0"], "temperature=0.0 (--temperature): must be greater than 0"),
+        (["--temperature", "-1"], "temperature=-1.0 (--temperature): must be greater than 0"),
         (["--primer-pitches", "60,130"], "primer pitch 130 (position 2): outside the model's range 48..83"),
         (["--primer-pitches", "sixty"], "expected MIDI pitches separated by commas"),
         (["--primer", "MISSING"], "MIDI file MISSING: not found"),

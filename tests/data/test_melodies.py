@@ -1,3 +1,4 @@
+from dataclasses import replace
 from types import SimpleNamespace
 
 import numpy as np
@@ -43,6 +44,10 @@ def test_training_data_is_typed_windows_held_out_windows_and_a_fingerprint(folde
     augmented = melody_training_data(folder, config=wider, window_steps=32, min_notes=1, max_val_windows=2,
                                      options=DataOptions(val_fraction=0.2, split_seed=1))
     assert augmented.train.shape[0] == 3 * data.train.shape[0] and augmented.fingerprint == data.fingerprint
+    everything = melody_training_data(folder, config=config, window_steps=32, min_notes=1, max_val_windows=2,
+                                      options=DataOptions(val_fraction=0, split_seed=1))
+    assert everything.val_windows is None and everything.train.shape == (10 * 3, 32)  # all 10 tunes train
+    assert everything.fingerprint == data.fingerprint
     with pytest.raises(AtelierError, match="no melody is 8 bars long or more"):
         melody_training_data(folder, config=config, window_steps=128, min_notes=1, max_val_windows=2,
                              options=DataOptions())
@@ -60,6 +65,22 @@ def test_a_melody_moved_into_the_models_key_is_moved_back():
     assert prepare_melody(high, encoding=ENC, key="any", what="primer").shift == -24
 
 
+def test_a_melody_wider_than_the_model_is_refused_by_its_range_not_a_note_error():
+    """Spanning MIDI's 0..127 in D major: the key move (-2) used to make a note of pitch -2 first."""
+    pitches = [0, 127] + [62, 64, 66, 67, 69, 71, 73, 74] * 2
+    wide = Melody(tuple(Note(p, 2 * i, 2 * i + 2) for i, p in enumerate(pitches)), num_steps=2 * len(pitches))
+    expected = r"primer: spans pitches 0..127 \(127 semitones\); the model covers 48..83 \(35 semitones\)"
+    with pytest.raises(AtelierError, match=expected):
+        prepare_melody(wide, encoding=ENC, key="C", what="primer")
+    with pytest.raises(AtelierError, match="melody wide: spans pitches 0..127"):
+        prepare_melodies([replace(wide, name="wide")], encoding=ENC, key="C", num_steps=32)
+    # at MIDI's edge but narrow: moved into key and range in one step, and back
+    low = Melody(tuple(Note(p, 4 * i, 4 * i + 4) for i, p in enumerate([4, 8, 11, 16, 3, 4])), num_steps=24)
+    prepared = prepare_melody(low, encoding=ENC, key="C", what="primer")
+    (back,) = events_to_melodies(prepared.events[None], ENC, shift=prepared.shift)
+    assert prepared.shift % 12 == 8 and back.notes == low.notes
+
+
 def test_prepare_melodies_crops_pads_and_refuses_empty_input():
     long, short = tune(1, bars=4), crop(tune(2, bars=4), 20)
     events, shifts = prepare_melodies([long, short], encoding=ENC, key="any", num_steps=32)
@@ -74,7 +95,13 @@ def test_prepare_melodies_crops_pads_and_refuses_empty_input():
 def test_evaluation_reads_the_split_a_model_was_trained_with():
     assert training_source({"data": "essen", "split_seed": 3, "val_fraction": 0.2}, None) == ("essen", 3, 0.2)
     assert training_source({"data": "essen"}, "bach-soprano") == ("bach-soprano", 0, 0.1)
-    with pytest.raises(AtelierError, match="does not record its training data; pass --data"):
+    every_piece = {"data": "essen", "split_seed": 3, "val_fraction": 0.0}  # trained with no validation
+    with pytest.raises(AtelierError, match="trained on every piece of essen .val_fraction=0., so none is held out"):
+        training_source(every_piece, None)
+    with pytest.raises(AtelierError, match="trained on every piece of essen"):
+        training_source(every_piece, "essen")
+    assert training_source(every_piece, "oneill") == ("oneill", 3, 0.1)  # other data: the default split
+    with pytest.raises(AtelierError, match="does not record its training data; give the data to evaluate on"):
         training_source({}, None)
 
 

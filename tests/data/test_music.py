@@ -160,6 +160,47 @@ def test_key_normalisation_and_range_fitting(tmp_path):
         load_melodies(folder, fit_octaves=False, min_notes=12, cache_dir=tmp_path)
 
 
+def test_a_melody_too_wide_for_the_model_is_skipped_with_a_warning(tmp_path):
+    """A file spanning MIDI's whole range (here in D major, so the key move to C is -2) is skipped in a
+    folder like an unreadable one, and alone it is refused naming its span and the model's."""
+    folder = tmp_path / "songs"
+    for i in range(3):
+        write_midi(scale_tune([62 + i, 64, 66, 67, 69, 71, 73, 74], name=f"tune{i}"), folder / f"tune{i}.mid")
+    write_midi(scale_tune([0, 127] + [62, 64, 66, 67, 69, 71, 73, 74] * 2, name="wide"), folder / "wide.mid")
+    expected = ("skipped 1 melody that does not fit the model's pitch range, e.g. wide.mid: spans pitches "
+                r"0..127 \(127 semitones\); the model covers 48..83 \(35 semitones\)")
+    with pytest.warns(UserWarning, match=expected):
+        corpus = load_melodies(folder, key="C", cache_dir=tmp_path)
+    assert sorted(m.name for m in corpus) == ["tune0.mid", "tune1.mid", "tune2.mid"]
+    assert corpus.dropped["range"] == 1 and corpus[0].pitches[0] == 60  # the others moved to C as before
+    with pytest.raises(AtelierError, match=r"wide.mid: no melodies left .*range 1.*; e.g. wide.mid: spans pitches 0..127"):
+        load_melodies(folder / "wide.mid", key="C", cache_dir=tmp_path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a built-in corpus filters out of range melodies quietly
+        load_melodies("bach-all", limit=2, cache_dir=tmp_path, encoding=MelodyEncoding(60, 84))
+
+
+def test_a_key_move_near_the_edge_of_midi_keeps_the_melody(tmp_path):
+    low = scale_tune([4, 6, 8, 9, 11, 13, 15, 16])  # E major at the bottom: 4 down would pass below pitch 0
+    assert fit_to_range(low, ENC, shift=-4).pitches == [48, 50, 52, 53, 55, 57, 59, 60]
+    assert fit_to_range(low, ENC, shift=-4, octaves=False) is None
+    write_midi(low, tmp_path / "low.mid")
+    assert load_melodies(tmp_path / "low.mid", key="C", cache_dir=tmp_path)[0].pitches[:2] == [48, 50]
+
+
+def test_corpus_parsing_shows_a_progress_bar_on_request_and_none_when_captured(tmp_path, capsys):
+    folder = tmp_path / "songs"
+    for i in range(2):
+        write_midi(scale_tune([60 + i, 62, 64, 65, 67, 69, 71, 72], name=f"tune{i}"), folder / f"tune{i}.mid")
+    load_melodies(folder, cache_dir=tmp_path / "a")  # the default: a bar only when stderr is a terminal
+    assert capsys.readouterr().err == ""
+    load_melodies(folder, cache_dir=tmp_path / "b", progress=True)
+    bar = capsys.readouterr().err
+    assert "parsing songs (once; cached after): 100%" in bar and "2/2" in bar
+    load_melodies(folder, cache_dir=tmp_path / "b", progress=True)  # cached: nothing to show
+    assert capsys.readouterr().err == ""
+
+
 def test_split_is_by_piece_and_seeded():
     voices = [scale_tune([60, 62], name=f"c{i}:{v}") for i in range(20) for v in ("S", "A", "T", "B")]
     voices = [Melody(m.notes, m.num_steps, name=m.name, piece=m.name.split(":")[0]) for m in voices]
@@ -172,8 +213,11 @@ def test_split_is_by_piece_and_seeded():
     corpus_train, corpus_val = corpus.split(val_fraction=0.2, seed=0)
     assert list(corpus_val) == val and corpus_val.name == "toy[val]"
     assert corpus_train.fingerprint() != corpus_val.fingerprint() == corpus.split(val_fraction=0.2)[1].fingerprint()
-    with pytest.raises(AtelierError, match="val_fraction 1.5: must be between 0 and 1"):
+    with pytest.raises(AtelierError, match=r"val_fraction=1.5: must be at least 0 \(no validation\) and below 1"):
         split_melodies(voices, val_fraction=1.5)
+    train, val = split_melodies(voices[:4], val_fraction=0)  # one piece is enough: nothing is held out
+    assert train == voices[:4] and val == []
+    assert [len(side) for side in corpus.split(val_fraction=0)] == [80, 0]
 
 
 def test_windows_are_fixed_length_event_tensors():

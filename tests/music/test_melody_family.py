@@ -65,3 +65,27 @@ def test_sampling_options_are_declared():
     rnn = melody_rnn.MelodyRNNModel(config, melody_rnn.build_task(config).network)
     with pytest.raises(AtelierError, match="a melody_rnn model cannot interpolate; GANs, VAEs and MusicVAEs can"):
         rnn.interpolate(None, None)
+
+
+@pytest.mark.parametrize("kind, preset", [("melody_rnn", "melody-rnn-lookback"), ("music_vae", "musicvae-2bar")])
+def test_a_melody_family_trains_without_validation_past_a_file_it_cannot_hold(kind, preset, tunes, tmp_path):
+    """val_fraction=0 trains on every piece; a MIDI file spanning 0..127 in the folder is skipped
+    with a warning instead of stopping the run; evaluation then has no held-out pieces of its own."""
+    import shutil
+
+    import atelier
+    from tests.music.midifiles import notes, write
+
+    folder = tmp_path / "tunes"
+    shutil.copytree(tunes, folder)
+    write(folder / "wide.mid", [notes([(0, 240), (127, 240)] + [(p, 240) for p in (62, 64, 66, 67, 69, 71, 73, 74)] * 4)])
+    loop = TrainConfig(num_steps=2, batch_size=8, log_every=1, sample_every=0, eval_every=1, checkpoint_every=0,
+                       tensorboard=False, progress=False)
+    overrides = [f"{k}={v}" for k, v in TINY[kind].items()]
+    with pytest.warns(UserWarning, match="skipped 1 melody that does not fit the model's pitch range, e.g. wide.mid"):
+        result = atelier.train(preset, data=folder, out=tmp_path / "run", overrides=overrides, train_config=loop,
+                               options=DataOptions(val_fraction=0))
+    assert result.step == 2 and result.metrics == {}  # nothing held out: no validation metrics
+    family = get_family(kind)
+    with pytest.raises(AtelierError, match="trained on every piece of .*tunes .val_fraction=0., so none is held out"):
+        family.evaluate(atelier.load(result.checkpoint), name="tiny", options=EvalOptions(num_samples=4))

@@ -194,6 +194,22 @@ def test_resume_continues_exactly(shapes, tmp_path):
     assert int(split.pool_A.count) == 3
 
 
+def test_trains_without_validation_when_nothing_is_held_out(tmp_path):
+    import atelier
+    from atelier.family import EvalOptions
+
+    options = DataOptions(val_fraction=0, limit=12)
+    prepared = cg.FAMILY.prepare_data(TINY, "synthetic:red-blue", options)
+    assert len(prepared.train) == 12 and prepared.val_a is None and prepared.val_b is None
+    overrides = [f"{k}={getattr(TINY, k)}" for k in ("image_size", "ngf", "n_blocks", "ndf", "d_layers")]
+    loop = TrainConfig(num_steps=2, batch_size=2, **{**QUIET, "eval_every": 1, "sample_every": 1})
+    result = atelier.train("cyclegan-tiny", data="synthetic:red-blue", out=tmp_path, overrides=overrides,
+                           train_config=loop, options=options)
+    assert result.step == 2 and result.metrics == {}  # no held-out images: no validation, no preview
+    with pytest.raises(AtelierError, match="val_fraction=0 holds no images out"):
+        cg.FAMILY.evaluate(atelier.load(result.checkpoint), name="tiny", options=EvalOptions(val_fraction=0))
+
+
 def test_preview_and_validation_use_held_out_images(shapes):
     a, b = shapes.get_batch(torch.arange(5))
     task = cg.build_task(TINY, val_a=a, val_b=b)

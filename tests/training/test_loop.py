@@ -1,6 +1,5 @@
 import os
 import signal
-import threading
 
 import pytest
 import torch

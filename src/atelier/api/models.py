@@ -62,12 +62,12 @@ def sample(model: ModelRef, n: int = 64, *, seed: int = 0, **options: Any) -> An
     """
     model = loaded(model)
     if isinstance(n, bool) or not isinstance(n, int) or n <= 0:
-        raise AtelierError(f"--n must be a positive number of samples, got {n}")
+        raise AtelierError(f"n={n!r}: the number of samples must be a whole number of at least 1")
     options = {k: v for k, v in options.items() if v is not None}
     unknown = sorted(set(options) - set(model.sample_options))
     if unknown:
         allowed = ", ".join(model.sample_options) or "none"
-        raise AtelierError(f"--{unknown[0].replace('_', '-')} does not apply to a {model.kind} model; "
+        raise AtelierError(f"{unknown[0]}: not a sampling option of a {model.kind} model; "
                            f"its sampling options: {allowed}")
     with torch.no_grad():
         return model.sample(n, seed=seed, **options)
@@ -84,6 +84,6 @@ def interpolate(model: ModelRef, a: Any, b: Any, *, steps: int = 8, **options: A
     """
     model = loaded(model)
     if isinstance(steps, bool) or not isinstance(steps, int) or steps < 2:
-        raise AtelierError(f"--steps must be at least 2 (both ends included), got {steps}")
+        raise AtelierError(f"steps={steps!r}: must be a whole number of at least 2 (both ends included)")
     with torch.no_grad():
         return model.interpolate(a, b, steps=steps, **options)

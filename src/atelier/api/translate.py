@@ -59,10 +59,10 @@ def translate(
     out = Path(out)
     to_folder = out.suffix == ""
     if not to_folder and out.suffix.lower() not in WRITE_FORMATS:
-        raise AtelierError(f"--out {out}: unsupported extension {out.suffix!r}; give a folder or a file ending in "
+        raise AtelierError(f"out {out}: unsupported extension {out.suffix!r}; give a folder or a file ending in "
                            f"{', '.join(WRITE_FORMATS)}")
     if not to_folder and len(files) != 1:
-        raise AtelierError(f"--out {out} names one file, but there are {len(files)} inputs; give a folder")
+        raise AtelierError(f"out {out} names one file, but there are {len(files)} inputs; give a folder")
     if to_folder:
         names = [f.stem for f in files]
         clash = next((n for n in names if names.count(n) > 1), None)
@@ -75,7 +75,7 @@ def translate(
         model = load(model, kind=KIND)  # a path or a shipped model's name
     size = model.config.image_size if size is None else size
     if size % 4 or not 8 <= size <= MAX_SIZE:
-        raise AtelierError(f"--size {size}: must be a multiple of 4 from 8 to {MAX_SIZE} (the generator halves "
+        raise AtelierError(f"size={size}: must be a multiple of 4 from 8 to {MAX_SIZE} (the generator halves "
                            "the picture twice)")
     # 2. Read every input before writing anything, so a bad file stops the run with nothing written.
     mode = "L" if model.config.channels == 1 else "RGB"
@@ -123,6 +123,6 @@ def _fit_short_side(img: Image.Image, size: int, path: Path) -> Image.Image:
     scale = size / min(w, h)
     tw, th = round(w * scale) // 4 * 4, round(h * scale) // 4 * 4
     if max(tw, th) > MAX_SIDE:
-        raise AtelierError(f"input {path}: {w}×{h} px would be {tw}×{th} at --size {size}; the long side may be "
-                           f"at most {MAX_SIDE} px, so lower --size")
+        raise AtelierError(f"input {path}: {w}×{h} px would be {tw}×{th} at size={size}; the long side may be "
+                           f"at most {MAX_SIDE} px, so lower the size")
     return ImageOps.fit(img, (tw, th), method=Image.Resampling.LANCZOS)

@@ -10,21 +10,23 @@ import dataclasses
 import sys
 import types
 import typing
+import warnings
 from collections.abc import Callable
 
 from atelier.errors import AtelierError
 from atelier.version import __version__
 
-COMMAND_MODULES = ("atelier.cli.common", "atelier.cli.images", "atelier.cli.style", "atelier.cli.translate", "atelier.cli.music")
+COMMAND_MODULES = ("atelier.cli.common", "atelier.cli.images", "atelier.cli.style", "atelier.cli.translate",
+                   "atelier.cli.music", "atelier.cli.examples")
 
 
 def add_dataclass_options(parser: argparse.ArgumentParser, cls: type, *, skip: tuple[str, ...] = (),
-                          defaults_from_family: bool = False) -> None:
+                          unset_means: str | None = None) -> None:
     """One ``--option`` per field of a config dataclass, typed and defaulted from the dataclass itself
     (``Optional[X]`` fields take an X). A field's ``metadata["help"]`` becomes its help text.
 
-    ``defaults_from_family``: every option defaults to None, so the command can tell what was given
-    from what was not and fill the rest from the model family's own defaults."""
+    ``unset_means``: every option defaults to None, so the command can tell what was given from what
+    was not and fill the rest from elsewhere; the text says from where (e.g. "the run's own")."""
     hints = typing.get_type_hints(cls)
     for f in dataclasses.fields(cls):
         if f.name in skip:
@@ -35,20 +37,14 @@ def add_dataclass_options(parser: argparse.ArgumentParser, cls: type, *, skip: t
         if typing.get_origin(kind) in (typing.Union, types.UnionType):
             kind = next(a for a in typing.get_args(kind) if a is not type(None))
         text = f.metadata.get("help", "")
-        shown = f"{text} (default: {default}{', or the model family' + chr(39) + 's own' if defaults_from_family else ''})"
-        given = None if defaults_from_family else default
+        shown = f"{text} (default: {default}{', or ' + unset_means if unset_means else ''})"
+        given = None if unset_means else default
         if kind is bool:
             parser.add_argument(flag, dest=f.name, action=argparse.BooleanOptionalAction, default=given,
                                 help=shown.strip())
         else:
             parser.add_argument(flag, dest=f.name, type=kind if kind in (int, float, str) else str,
                                 default=given, help=shown.strip())
-
-
-def dataclass_from_args(cls: type, args: argparse.Namespace, **extra):
-    values = {f.name: getattr(args, f.name) for f in dataclasses.fields(cls) if hasattr(args, f.name)}
-    values.update(extra)
-    return cls(**values)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -65,10 +61,21 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """A library warning as the command line shows it: one line on stderr, no source path."""
+    text = " ".join(str(message).split())  # one line, whatever the library wrote
+    print(f"atelier: warning: {text}", file=sys.stderr if file is None else file)
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Run one ``atelier`` command; returns the exit status (2 for a user error)."""
     parser = build_parser()
     args = parser.parse_args(argv)
     handler: Callable[[argparse.Namespace], int | None] = args.handler
+    # Library code warns (skipped files, fallbacks); a user reads those as one line, like errors.
+    # Restored afterwards: main() also runs inside Python sessions and tests.
+    previous = warnings.showwarning
+    warnings.showwarning = _show_warning
     try:
         return int(handler(args) or 0)
     except AtelierError as exc:
@@ -77,3 +84,5 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt as exc:
         print(f"atelier: {exc or 'interrupted'}", file=sys.stderr)
         return 130
+    finally:
+        warnings.showwarning = previous

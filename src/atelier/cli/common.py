@@ -8,8 +8,8 @@ from pathlib import Path
 
 from atelier import zoo
 from atelier.api import evaluate, train
-from atelier.api.training import default_train_config
-from atelier.cli import add_dataclass_options, dataclass_from_args
+from atelier.api.training import default_train_config, saved_run
+from atelier.cli import add_dataclass_options
 from atelier.family import DataOptions, EvalOptions, all_presets, get_preset
 from atelier.style.gatys import GATYS_PRESETS
 from atelier.io import write_text
@@ -22,14 +22,17 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("preset", help="a preset name (see `atelier presets`)")
     p.add_argument("--data", default=None, help="built-in dataset name or a path (default: the family's own)")
     p.add_argument("--out", default=None, help="run folder (default: runs/PRESET)")
-    p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.safetensors")
+    p.add_argument("--resume", action="store_true",
+                   help="continue the run in --out from its newest checkpoint, with its own config, data and batch size")
+    p.add_argument("--overwrite", action="store_true",
+                   help="start over in an --out that holds a run (its checkpoints, losses and samples are replaced)")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="change a field of the preset's config (repeatable), e.g. --set loss=hinge")
-    add_dataclass_options(p, DataOptions)
-    add_dataclass_options(p, TrainConfig, defaults_from_family=True)
+    add_dataclass_options(p, DataOptions, unset_means="the run's own with --resume")
+    add_dataclass_options(p, TrainConfig, unset_means="the model family's own, or the run's with --resume")
     p.set_defaults(handler=_train)
 
-    p = sub.add_parser("presets", help="list the named model presets")
+    p = sub.add_parser("presets", help="list the named model presets, one line each on what sets it apart")
     p.set_defaults(handler=_presets)
 
     p = sub.add_parser("models", help="list the shipped models")
@@ -39,7 +42,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("model", help="checkpoint path or shipped model name")
     p.add_argument("--data", default=None, help="evaluation dataset (default: the model's own kind of data)")
     p.add_argument("--num-samples", type=int, default=2000, help="generated samples to score (default: 2000)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0, help="seed of the generated samples (default: 0)")
     p.add_argument("--iwae-k", type=int, default=1000, help="importance samples for a VAE's NLL (default: 1000)")
     p.add_argument("--split-seed", type=int, default=0, help="seed of the held-out split (default: 0)")
     p.add_argument("--json", default=None, metavar="PATH", help="also write the report as JSON")
@@ -53,10 +56,17 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
 
 def _train(args: argparse.Namespace) -> int:
     family, _ = get_preset(args.preset)
-    changes = {f.name: getattr(args, f.name) for f in dataclasses.fields(TrainConfig) if getattr(args, f.name) is not None}
-    result = train(args.preset, data=args.data, out=args.out, overrides=args.overrides,
-                   train_config=default_train_config(family, **changes), resume=args.resume,
-                   options=dataclass_from_args(DataOptions, args))
+    loop = _given(args, TrainConfig)
+    data_options = _given(args, DataOptions)
+    if args.resume:  # the run's own settings, changed only where the command line says so
+        run = saved_run(args.out) if args.out else None
+        train_config = dataclasses.replace(run.train_config, **loop) if run and loop else None
+        options = dataclasses.replace(run.options, **data_options) if run and data_options else None
+    else:
+        train_config = default_train_config(family, **loop)
+        options = DataOptions(**data_options)
+    result = train(args.preset, data=args.data, out=args.out, overrides=args.overrides, train_config=train_config,
+                   resume=args.resume, overwrite=args.overwrite, options=options)
     last = {k: round(v, 4) for k, v in (result.history[-1] if result.history else {}).items() if k not in ("step", "metrics")}
     print(f"trained {args.preset} to step {result.step}: {last}")
     if result.metrics:
@@ -65,12 +75,21 @@ def _train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _given(args: argparse.Namespace, cls: type) -> dict:
+    """The fields of ``cls`` given on the command line (unset options are None)."""
+    return {f.name: getattr(args, f.name) for f in dataclasses.fields(cls) if getattr(args, f.name) is not None}
+
+
 def _presets(args: argparse.Namespace) -> int:
+    # One line per preset: its family's note on it, which tells siblings apart (dcgan-32-rgb from
+    # dcgan-64-rgb); a family that has none (one registered from outside) shows its description.
     for name, (family, config) in sorted(all_presets().items()):
-        print(f"{name:<22} {family.kind:<11} {family.description}")
-    for name in GATYS_PRESETS:
+        print(f"{name:<22} {family.kind:<11} {family.preset_notes.get(name, family.description)}")
+    for name, gatys in GATYS_PRESETS.items():  # optimisation settings, told apart by their numbers
+        scales = ", ".join(str(s) for s in gatys.scales)
         print(f"{'gatys-' + name if not name.startswith('gatys') else name:<22} {'gatys':<11} "
-              f"Gatys optimisation (`atelier stylize --method gatys --preset {name}`); nothing to train")
+              f"Gatys optimisation at {scales} px, {gatys.num_steps} {gatys.optimizer} steps each; nothing to train "
+              f"(`atelier stylize --method gatys --preset {name}`)")
     return 0
 
 

@@ -19,12 +19,15 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("sample", help="generate images from a GAN or VAE")
     p.add_argument("model", help="checkpoint path or shipped model name (see `atelier models`)")
     p.add_argument("--n", type=int, default=64, help="number of images (default: 64)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0, help="random seed; the same seed gives the same images (default: 0)")
     p.add_argument("--class", dest="label", default=None,
-                   help="class to generate (conditional models), or 'all' for one row per class")
+                   help="class to generate (conditional models), or 'all' for one row per class "
+                        "(then --n must be a multiple of the number of classes)")
     p.add_argument("--truncation", type=float, default=None, help="GAN truncation threshold, e.g. 0.7")
     p.add_argument("--temperature", type=float, default=None, help="VAE prior temperature (default: 1.0)")
-    p.add_argument("--nrow", type=int, default=None, help="images per row of the grid")
+    p.add_argument("--nrow", type=int, default=None,
+                   help="images per row of the grid, at least 1 (default: a square grid; one row per class "
+                        "with --class all)")
     p.add_argument("--out", required=True,
                    help="a .png/.jpg/.webp file for a grid, or a folder for one file per image")
     p.set_defaults(handler=_sample)
@@ -34,41 +37,58 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("inputs", nargs="*", help="two images (VAE) or two MIDI files (music models)")
     p.add_argument("--seeds", default="0,1", help="two seeds to interpolate between (default: 0,1)")
     p.add_argument("--steps", type=int, default=8, help="frames including both ends (default: 8)")
-    p.add_argument("--class", dest="label", type=int, default=None)
-    p.add_argument("--out", required=True, help="output strip (.png) — a .gif beside it is written too")
-    p.add_argument("--gif", default=None, help="path of the animated GIF (default: OUT with .gif)")
+    p.add_argument("--class", dest="label", type=int, default=None, help="class to morph within (conditional models)")
+    p.add_argument("--out", required=True,
+                   help="images: the strip of frames (.png/.jpg/.webp), with an animated GIF written beside it; "
+                        "music models: a folder of MIDI files (one per step, and all steps in one), their piano "
+                        "rolls (.png) and audio (.wav)")
+    p.add_argument("--gif", default=None, help="images: path of the animated GIF (default: OUT with .gif)")
     p.set_defaults(handler=_interpolate)
 
     p = sub.add_parser("reconstruct", help="VAE: encode and decode images, shown beside the originals")
-    p.add_argument("model")
-    p.add_argument("images", nargs="*", help="image files (default: --n held-out images of --data)")
-    p.add_argument("--data", default="mnist")
-    p.add_argument("--n", type=int, default=16)
-    p.add_argument("--out", required=True)
+    p.add_argument("model", help="a VAE: checkpoint path or shipped model name (e.g. mnist-vae)")
+    p.add_argument("images", nargs="*",
+                   help="image files, resized to the model's size (default: --n held-out images of --data)")
+    p.add_argument("--data", default="mnist",
+                   help="without image files: the dataset whose held-out split is shown (default: mnist)")
+    p.add_argument("--n", type=int, default=16, help="without image files: how many held-out images (default: 16)")
+    p.add_argument("--out", required=True,
+                   help="a grid picture (.png/.jpg/.webp): each original followed by its reconstruction")
     p.set_defaults(handler=_reconstruct)
 
     p = sub.add_parser("encode", help="VAE: images → latent means, saved as .npz")
-    p.add_argument("model")
-    p.add_argument("images", nargs="+")
-    p.add_argument("--class", dest="label", type=int, default=None)
-    p.add_argument("--out", required=True, help="an .npz file with arrays mu, logvar, files")
+    p.add_argument("model", help="a VAE: checkpoint path or shipped model name (e.g. mnist-vae)")
+    p.add_argument("images", nargs="+", help="image files, resized to the model's size")
+    p.add_argument("--class", dest="label", type=int, default=None,
+                   help="conditional VAEs: the class of every image")
+    p.add_argument("--out", required=True,
+                   help="an .npz file with arrays mu and logvar (N, latent size) and files (the inputs, in order)")
     p.set_defaults(handler=_encode)
 
     p = sub.add_parser("decode", help="VAE: latents from an .npz (array mu or z) → images")
-    p.add_argument("model")
-    p.add_argument("latents", help=".npz written by `atelier encode`, or with an array 'z'")
-    p.add_argument("--class", dest="label", type=int, default=None)
-    p.add_argument("--out", required=True)
+    p.add_argument("model", help="a VAE: checkpoint path or shipped model name (e.g. mnist-vae)")
+    p.add_argument("latents", help="an .npz written by `atelier encode` (array mu), or one with an array z "
+                                   "(N, latent size) of finite numbers")
+    p.add_argument("--class", dest="label", type=int, default=None,
+                   help="conditional VAEs: the class of every image")
+    p.add_argument("--out", required=True, help="a grid picture (.png/.jpg/.webp) of the decoded images")
     p.set_defaults(handler=_decode)
 
 
 # ---- helpers -----------------------------------------------------------------------------------
 
+# The command for a model that makes no images of its own, by what it makes (and, for the style
+# models, which all transform pictures, by kind).
+OTHER_COMMANDS = {"melodies": "atelier compose", "pictures": "atelier stylize"}
+PICTURE_COMMANDS = {"cyclegan": "atelier translate"}
+
+
 def _load_image_model(name: str):
     model = load(name)
     if model.outputs != "images":
-        raise AtelierError(f"model {name}: a {model.kind} model, not an image model (GAN or VAE); "
-                           "for music use `atelier compose`")
+        command = PICTURE_COMMANDS.get(model.kind) or OTHER_COMMANDS.get(model.outputs)
+        use = f"; use `{command}`" if command else ""
+        raise AtelierError(f"model {name}: a {model.kind} model, not an image generator (GAN or VAE){use}")
     return model
 
 
@@ -86,8 +106,10 @@ def _labels(model, label: int | str | None, n: int) -> list[int] | None:
         classes = getattr(model.config, "num_classes", 0)
         if not classes:
             raise AtelierError("--class all needs a class-conditional model; this one is unconditional")
-        per = max(1, n // classes)
-        return [min(i // per, classes - 1) for i in range(n)]
+        if n % classes:  # otherwise some classes would be missing or get fewer rows
+            raise AtelierError(f"--class all shows one row per class: --n must be a multiple of the {classes} "
+                               f"classes (e.g. {classes}, {2 * classes}, {10 * classes}), got {n}")
+        return [i // (n // classes) for i in range(n)]
     try:
         return [int(label)] * n
     except ValueError:
@@ -108,6 +130,8 @@ def _read_images(paths: list[str], model) -> torch.Tensor:
 def _sample(args: argparse.Namespace) -> int:
     if args.n <= 0:
         raise AtelierError(f"--n must be a positive number of images, got {args.n}")
+    if args.nrow is not None and args.nrow < 1:
+        raise AtelierError(f"--nrow must be at least 1 image per row, got {args.nrow}")
     model = _load_image_model(args.model)
     labels = _labels(model, args.label, args.n)
     images = sample(model, args.n, seed=args.seed, labels=labels,
@@ -203,6 +227,14 @@ def _decode(args: argparse.Namespace) -> int:
     z_dim = model.config.z_dim
     if z.ndim != 2 or z.shape[1] != z_dim:
         raise AtelierError(f"latents {path}: shape {tuple(z.shape)}, the model takes (N, {z_dim})")
+    finite = torch.isfinite(z)
+    if not finite.all():  # a NaN or an infinity decodes to a black square without complaint
+        bad = z[~finite]
+        kinds = [name for name, hit in (("NaN", bad.isnan()), ("inf", bad > 0), ("-inf", bad < 0)) if hit.any()]
+        rows = (~finite).any(dim=1).nonzero().flatten().tolist()
+        shown = ", ".join(map(str, rows[:5])) + (", …" if len(rows) > 5 else "")
+        raise AtelierError(f"latents {path}: array {key!r} holds {' and '.join(kinds)} in row{'s' * (len(rows) > 1)} "
+                           f"{shown}; latents must be finite numbers")
     with torch.no_grad():
         images = model.decode(z, _labels(model, args.label, len(z)))
     write_grid(images, args.out, metadata=provenance(args, args.model))

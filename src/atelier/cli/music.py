@@ -20,7 +20,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     primer.add_argument("--primer", default=None, metavar="MIDI", help="a MIDI file whose melody opens every output")
     primer.add_argument("--primer-pitches", default=None, metavar="P,P,…",
                         help="quarter notes that open every output, e.g. 60,62,64 (-1 = a quarter rest)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0, help="random seed; the same seed gives the same melodies (default: 0)")
     p.add_argument("--qpm", type=float, default=120.0, help="tempo in quarter notes per minute (default: 120)")
     p.add_argument("--program", type=int, default=0, help="General MIDI instrument, 0..127 (default: 0, piano)")
     p.add_argument("--beam-size", type=int, default=1, help="melody RNN beam search: candidates kept (default: 1)")

@@ -8,13 +8,14 @@ Each parses its arguments and calls one library function: :func:`atelier.stylize
 from __future__ import annotations
 
 import argparse
+import re
 from pathlib import Path
 
 from atelier import __version__
 from atelier.api import load
 from atelier.api.style import stylize
 from atelier.errors import AtelierError
-from atelier.imageio import WRITE_FORMATS, write_image
+from atelier.imageio import ALPHA_EXTENSIONS, WRITE_FORMATS, write_image
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
@@ -24,6 +25,10 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                    help="a painting file or bundled name (starry_night, the_scream, shipwreck); repeat to mix; "
                         "for --method fast, one of the model's styles")
     p.add_argument("--weights", default=None, metavar="W,W,…", help="one weight per --style, e.g. 0.7,0.3")
+    # argparse reads "-1,2" as an unknown option (its negative-number pattern takes only "-1" or
+    # "-0.5") and says "expected one argument"; a list of numbers starting with a minus sign is a
+    # value here, so --weights -1,2 reaches Atelier's own check ("must be >= 0").
+    p._negative_number_matcher = re.compile(r"^-\.?\d[\d.,]*$")
     p.add_argument("--method", default="fast", help="gatys (optimisation), fast (trained network) or adain "
                                                      "(any style) (default: fast)")
     p.add_argument("--strength", type=float, default=1.0, help="0 = the photo, 1 = full style (default: 1)")
@@ -32,7 +37,9 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--mask", default=None, help="a label picture: region i (i-th grey level, black first) gets style i")
     p.add_argument("--size", type=int, default=None,
                    help="long side of the output in px (default: the photo's, at most 512; gatys: its preset's)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0,
+                   help="gatys: seed of the random backbones and the starting noise; the networks are "
+                        "deterministic (default: 0)")
     p.add_argument("--model", default=None, help="fast/adain: a shipped model or checkpoint "
                                                   "(default: fast-paintings / adain-decoder)")
     p.add_argument("--backbone", default=None, help="gatys: efficientnet-lite0 (default, ImageNet-trained), random-vgg19, "
@@ -42,8 +49,10 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--num-steps", type=int, default=None, help="gatys: optimisation steps per scale")
     p.add_argument("--max-pixels", type=int, default=None, help="decompression-bomb guard for every input picture")
     p.add_argument("--keep-alpha", action=argparse.BooleanOptionalAction, default=False,
-                   help="keep the photo's transparency (png, webp); otherwise it is flattened onto white")
-    p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=True)
+                   help="keep the photo's transparency (an --out of .png or .webp); otherwise it is flattened "
+                        "onto white")
+    p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=True,
+                   help="gatys: show a progress bar of the optimisation")
     p.add_argument("--out", required=True, help="output picture: .png, .jpg or .webp")
     p.set_defaults(handler=_stylize)
 
@@ -68,6 +77,9 @@ def _stylize(args: argparse.Namespace) -> int:
     if out.suffix.lower() not in WRITE_FORMATS:  # before minutes of painting, not after
         raise AtelierError(f"--out {out}: unsupported extension {out.suffix or '(none)'!r}; "
                            f"choose one of: {', '.join(WRITE_FORMATS)}")
+    if args.keep_alpha and out.suffix.lower() not in ALPHA_EXTENSIONS:
+        raise AtelierError(f"--keep-alpha: {out.suffix.lower()} files have no transparency; write a "
+                           f"{' or '.join(ALPHA_EXTENSIONS)} file, or leave --keep-alpha out")
     if args.max_pixels is not None and args.max_pixels <= 0:
         raise AtelierError(f"--max-pixels must be positive, got {args.max_pixels}")
     # --preset and --progress have defaults; they reach the library only for the method they belong to.

@@ -1,7 +1,9 @@
 """Every dataset Atelier trains on: images, style photos and paintings, unpaired folders, music.
 
-One helper lives here because every dataset needs it: :func:`fingerprint`, the identity of a
-training set that checkpoints record (``--resume`` refuses a run whose data changed).
+The helpers every dataset needs live here: :func:`fingerprint`, the identity of a training set
+that checkpoints record (``--resume`` refuses a run whose data changed); :func:`check_val_fraction`,
+the one rule for the held-out share of a split (0: no validation); and :func:`check_held_out`,
+which refuses to evaluate on a split that holds nothing out.
 """
 
 from __future__ import annotations
@@ -10,6 +12,9 @@ import hashlib
 from typing import Any
 
 import numpy as np
+
+from atelier.errors import AtelierError
+from atelier.family import EvalOptions
 
 
 def fingerprint(*arrays: Any) -> str:
@@ -33,3 +38,27 @@ def fingerprint(*arrays: Any) -> str:
         h.update(str(tuple(array.shape)).encode())
         h.update(array.tobytes())
     return h.hexdigest()
+
+
+def check_val_fraction(val_fraction: float) -> None:
+    """The held-out share of a split: at least 0 (no validation) and below 1.
+
+    >>> check_val_fraction(1.0)
+    Traceback (most recent call last):
+    atelier.errors.AtelierError: val_fraction=1.0: must be at least 0 (no validation) and below 1
+    """
+    if not 0.0 <= val_fraction < 1.0:
+        raise AtelierError(f"val_fraction={val_fraction}: must be at least 0 (no validation) and below 1")
+
+
+def check_held_out(val_fraction: float, *, what: str = "images") -> None:
+    """Evaluation scores a model on held-out data: a split that holds nothing out is refused.
+
+    >>> check_held_out(0.0)
+    Traceback (most recent call last):
+    atelier.errors.AtelierError: val_fraction=0.0 holds no images out, and evaluation scores a model on held-out images; give a fraction above 0 (the default is 0.1)
+    """
+    check_val_fraction(val_fraction)
+    if val_fraction == 0:
+        raise AtelierError(f"val_fraction={val_fraction} holds no {what} out, and evaluation scores a model on "
+                           f"held-out {what}; give a fraction above 0 (the default is {EvalOptions.val_fraction})")

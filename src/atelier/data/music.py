@@ -37,7 +37,7 @@ import importlib.metadata
 import json
 import os
 import warnings
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -45,12 +45,14 @@ import numpy as np
 import torch
 
 from atelier import cache
-from atelier.data import fingerprint
+from atelier.data import check_val_fraction, fingerprint
 from atelier.errors import AtelierError, choose_one
 from atelier.io import atomic_write
 from atelier.music.events import Melody, MelodyEncoding, Note, steps_per_bar
-from atelier.music.midi import MIDI_EXTENSIONS, SCORE_EXTENSIONS, ParsedPart, _parse_midi, _parse_music21
-from atelier.music.theory import normalize_key
+from atelier.music.midi import (
+    MIDI_EXTENSIONS, SCORE_EXTENSIONS, ParsedPart, _parse_midi, _parse_music21, count_tunes,
+)
+from atelier.music.theory import key_shift
 
 CORPORA = {
     "bach-soprano": "soprano lines of the Bach chorales in music21's corpus (350 files)",
@@ -178,39 +180,52 @@ def _cache_dir(cache_dir: str | os.PathLike | None) -> Path:
 
 
 def _parse_file(
-    path: Path, *, name: str, steps_per_quarter: int, instrument: int | str | None, max_tunes: int | None
-) -> tuple[list[ParsedPart], list[tuple[str, str]]]:
+    path: Path, *, name: str, steps_per_quarter: int, instrument: int | str | None, max_tunes: int | None,
+    on_tune: Callable[[], object] | None = None,
+) -> tuple[list[ParsedPart], list[tuple[str, str]]]:  # fmt: skip
     """Parse one file into monophonic parts; the slow step the cache saves."""
     if path.suffix.lower() in MIDI_EXTENSIONS:
         return [_parse_midi(path, steps_per_quarter=steps_per_quarter, instrument=instrument, name=name)], []
     parts = None if instrument is None else [instrument]  # in a score, a part's name or index
-    return _parse_music21(path, steps_per_quarter=steps_per_quarter, parts=parts, name=name, max_tunes=max_tunes)
+    return _parse_music21(path, steps_per_quarter=steps_per_quarter, parts=parts, name=name, max_tunes=max_tunes,
+                          on_tune=on_tune)
 
 
 def _parse_all(
     files: list[Path], base: Path, *, steps_per_quarter: int, instrument: int | str | None,
-    limit: int | None, progress: bool,
+    limit: int | None, progress: bool | None, label: str,
 ) -> tuple[list[ParsedPart], list[tuple[str, str]]]:  # fmt: skip
+    """Parse every file, counting pieces (an ABC file holds hundreds of tunes) on a progress bar:
+    a first parse of a large corpus takes minutes (Essen: 274 s), and silence would look like a hang."""
     from tqdm import tqdm
 
     parts: list[ParsedPart] = []
     skipped: list[tuple[str, str]] = []
     pieces = 0
-    for path in tqdm(files, desc="parsing", unit="file", disable=not progress):
-        if limit is not None and pieces >= limit:
-            break
-        name = path.relative_to(base).as_posix()
-        try:
-            found, failed = _parse_file(
-                path, name=name, steps_per_quarter=steps_per_quarter, instrument=instrument,
-                max_tunes=None if limit is None else limit - pieces,
-            )  # fmt: skip
-        except Exception as error:  # one bad file must not stop a folder of thousands
-            skipped.append((name, " ".join(str(error).split()) or type(error).__name__))
-            continue
-        parts += found
-        skipped += failed
-        pieces += len({p.melody.piece for p in found}) + len(failed)
+    total = sum(count_tunes(path) for path in files)
+    with tqdm(total=total if limit is None else min(limit, total), desc=f"parsing {label} (once; cached after)",
+              unit="piece", disable=None if progress is None else not progress) as bar:
+        for path in files:
+            if limit is not None and pieces >= limit:
+                break
+            name = path.relative_to(base).as_posix()
+            tunes = bar.update if path.suffix.lower() == ".abc" else None  # the parser ticks each tune
+            try:
+                found, failed = _parse_file(
+                    path, name=name, steps_per_quarter=steps_per_quarter, instrument=instrument,
+                    max_tunes=None if limit is None else limit - pieces, on_tune=tunes,
+                )  # fmt: skip
+            except Exception as error:  # one bad file must not stop a folder of thousands
+                skipped.append((name, " ".join(str(error).split()) or type(error).__name__))
+                if tunes is None:
+                    bar.update(1)
+                continue
+            parts += found
+            skipped += failed
+            done = len({p.melody.piece for p in found}) + len(failed)
+            pieces += done
+            if tunes is None:
+                bar.update(done)
     return parts, skipped
 
 
@@ -270,23 +285,41 @@ def _load_cache(path: Path) -> tuple[list[ParsedPart], list[tuple[str, str]]] | 
 # 3. Range fitting after the cache (key normalisation is in atelier.music.theory).
 
 
-def fit_to_range(melody: Melody, encoding: MelodyEncoding) -> Melody | None:
-    """Shift by whole octaves into the encoding's range; ``None`` if the melody spans more than it.
+def fit_to_range(melody: Melody, encoding: MelodyEncoding, *, shift: int = 0, octaves: bool = True) -> Melody | None:
+    """``melody`` moved ``shift`` semitones (a key move) and by whole octaves into the encoding's
+    range; ``None`` if it does not fit (it spans more than the range, or with ``octaves=False`` it
+    lies outside it).
+
+    The moves are added up before any note is moved, so a key move that would pass below pitch 0
+    or above 127 on its way into the range does no harm.
 
     >>> fit_to_range(Melody((Note(40, 0, 4),), num_steps=4), MelodyEncoding(48, 83)).pitches
     [52]
+    >>> fit_to_range(Melody((Note(2, 0, 4),), num_steps=4), MelodyEncoding(48, 83), shift=-4).pitches
+    [58]
     """
     if not melody.notes:
         return None
-    low, high = min(melody.pitches), max(melody.pitches)
-    shift = 0
-    if low < encoding.min_pitch:
-        shift = 12 * -(-(encoding.min_pitch - low) // 12)
-    elif high > encoding.max_pitch:
-        shift = -12 * -(-(high - encoding.max_pitch) // 12)
-    if not (encoding.contains(low + shift) and encoding.contains(high + shift)):
+    low, high = min(melody.pitches) + shift, max(melody.pitches) + shift
+    if octaves and low < encoding.min_pitch:
+        shift += 12 * -(-(encoding.min_pitch - low) // 12)
+    elif octaves and high > encoding.max_pitch:
+        shift -= 12 * -(-(high - encoding.max_pitch) // 12)
+    low, high = min(melody.pitches) + shift, max(melody.pitches) + shift
+    if not (encoding.contains(low) and encoding.contains(high)):
         return None
     return melody.transpose(shift)
+
+
+def describe_range(melody: Melody, encoding: MelodyEncoding) -> str:
+    """Why a melody does not fit a model: its pitch span against the model's.
+
+    >>> describe_range(Melody((Note(0, 0, 4), Note(127, 4, 8)), num_steps=8), MelodyEncoding(48, 83))
+    'spans pitches 0..127 (127 semitones); the model covers 48..83 (35 semitones)'
+    """
+    low, high = min(melody.pitches), max(melody.pitches)
+    return (f"spans pitches {low}..{high} ({high - low} semitones); the model covers "
+            f"{encoding.min_pitch}..{encoding.max_pitch} ({encoding.max_pitch - encoding.min_pitch} semitones)")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -305,7 +338,7 @@ def load_melodies(
     min_notes: int = 8,
     limit: int | None = None,
     cache_dir: str | os.PathLike | None = None,
-    progress: bool = False,
+    progress: bool | None = None,
 ) -> MelodyCorpus:
     """Load monophonic melodies from a built-in corpus or a path, through the parse cache.
 
@@ -313,8 +346,11 @@ def load_melodies(
     (``None``: any meter; a piece whose meter changes is dropped either way unless ``None``),
     optionally normalise the key (``key="C"``: C major / A minor), fit each melody into the
     encoding's pitch range by whole octaves (or drop it if ``fit_octaves=False`` or it spans too
-    much), and drop melodies with fewer than ``min_notes`` notes. ``limit`` parses only the first
-    ``limit`` pieces (files, or tunes of an ABC file), for quick runs.
+    much; a path's melodies that fit in no octave are named in a warning, like unreadable files),
+    and drop melodies with fewer than ``min_notes`` notes. ``limit`` parses only the first
+    ``limit`` pieces (files, or tunes of an ABC file), for quick runs. ``progress`` shows a bar
+    on stderr while parsing (``None``: only when stderr is a terminal, so a person sees it and
+    captured output stays clean).
 
     >>> import tempfile
     >>> corpus = load_melodies("bach-soprano", limit=3, cache_dir=tempfile.mkdtemp())
@@ -360,7 +396,8 @@ def load_melodies(
         if files is None:
             files, base = _corpus_files(kind)
         parsed, skipped = _parse_all(
-            files, base, steps_per_quarter=steps_per_quarter, instrument=instrument, limit=limit, progress=progress
+            files, base, steps_per_quarter=steps_per_quarter, instrument=instrument, limit=limit, progress=progress,
+            label=label,
         )
         try:
             _save_cache(cache_file, parsed, skipped)
@@ -372,6 +409,7 @@ def load_melodies(
     # 3. select parts, filter, normalise
     dropped = {"meter": 0, "range": 0, "too_short": 0}
     melodies: list[Melody] = []
+    too_wide: list[str] = []  # melodies of a path that no octave brings into range, with their span
     seen_voices: set[tuple[str, str]] = set()
     for part in parsed:
         if voices is not None:
@@ -383,11 +421,13 @@ def load_melodies(
             dropped["meter"] += 1
             continue
         melody = part.melody
-        if key == "C":
-            melody = normalize_key(melody)
-        fitted = fit_to_range(melody, encoding) if fit_octaves else melody
-        if fitted is None or not all(encoding.contains(p) for p in fitted.pitches):
+        # the key move and the octave fit as one move: in turn, a melody near MIDI's edges would leave 0..127
+        shift = key_shift(melody) if key == "C" else 0
+        fitted = fit_to_range(melody, encoding, shift=shift, octaves=fit_octaves)
+        if fitted is None:
             dropped["range"] += 1
+            if kind == "path" and fit_to_range(melody, encoding) is None:  # in no octave, not only moved
+                too_wide.append(f"{melody.name}: {describe_range(melody, encoding)}")
             continue
         if len(fitted.notes) < min_notes:
             dropped["too_short"] += 1
@@ -403,7 +443,11 @@ def load_melodies(
             f"music source {text}: no melodies left after filters (dropped: "
             + ", ".join(f"{k} {v}" for k, v in dropped.items())
             + f"; unreadable: {len(skipped)})"
+            + (f"; e.g. {too_wide[0]}" if too_wide else "")
         )
+    if too_wide:  # a user's own files: say which, as for unreadable ones (a corpus's are filtered quietly)
+        what = "1 melody that does" if len(too_wide) == 1 else f"{len(too_wide)} melodies that do"
+        warnings.warn(f"{text}: skipped {what} not fit the model's pitch range, e.g. {too_wide[0]}", stacklevel=2)
     return MelodyCorpus(
         tuple(melodies), name=text, skipped=tuple(f"{n}: {r}" for n, r in skipped), dropped=dropped
     )
@@ -434,15 +478,19 @@ def split_melodies(
 
     Pieces are ordered by a hash of ``(seed, piece)`` and the first ``val_fraction`` of them (at
     least one) go to validation, so all voices of a chorale and all windows of a tune stay on one
-    side, and adding pieces to a corpus moves few others.
+    side, and adding pieces to a corpus moves few others. ``val_fraction=0`` keeps every melody
+    for training.
 
     >>> ms = [Melody((Note(60, 0, 4),), num_steps=4, name=f"tune{i}") for i in range(10)]
     >>> train, val = split_melodies(ms, val_fraction=0.2, seed=0)
     >>> len(train), len(val)
     (8, 2)
+    >>> [len(side) for side in split_melodies(ms, val_fraction=0)]
+    [10, 0]
     """
-    if not 0.0 < val_fraction < 1.0:
-        raise AtelierError(f"val_fraction {val_fraction}: must be between 0 and 1")
+    check_val_fraction(val_fraction)
+    if val_fraction == 0:
+        return list(melodies), []
     pieces = sorted({m.piece for m in melodies}, key=lambda p: hashlib.sha256(f"{seed}:{p}".encode()).hexdigest())
     if len(pieces) < 2:
         raise AtelierError(f"{len(pieces)} piece(s): too few to split off a validation set by piece")

@@ -124,6 +124,16 @@ def is_builtin(name: object) -> bool:
     return isinstance(name, str) and name in PHOTOS + PAINTINGS + TEXTURES
 
 
+def not_found(source: str | os.PathLike) -> AtelierError:
+    """The error for a picture that is neither a file nor a bundled name: it lists the bundled ones.
+
+    >>> print(not_found("mona_lisa"))  # doctest: +ELLIPSIS
+    image mona_lisa: no such file, nor a bundled picture; bundled paintings: starry_night, ...; textures: brick, ...
+    """
+    return AtelierError(f"image {source}: no such file, nor a bundled picture; bundled paintings: "
+                        f"{', '.join(PAINTINGS)}; textures: {', '.join(TEXTURES)}; photos: {', '.join(PHOTOS)}")
+
+
 def load_image(source: str | os.PathLike | Image.Image | Tensor, *, what: str = "image",
                max_pixels: int = DEFAULT_MAX_PIXELS) -> Tensor:
     """A picture as (1, 3, H, W) in [0, 1] from a bundled name, a file, a PIL image or a tensor.
@@ -147,6 +157,8 @@ def load_image(source: str | os.PathLike | Image.Image | Tensor, *, what: str = 
         return to_tensor(source)
     if is_builtin(source) and not Path(source).exists():
         return to_tensor(builtin_image(str(source)))
+    if not Path(source).exists():
+        raise not_found(source)
     return to_tensor(read_image(source, max_pixels=max_pixels))
 
 

@@ -137,7 +137,7 @@ def load_domains(data: Any, *, size: int, channels: int = 3, limit: int | None =
     sources = parse_domains(data)
     if isinstance(sources, str):
         if limit is not None and limit <= 0:
-            raise AtelierError(f"--limit must be positive, got {limit}")
+            raise AtelierError(f"limit={limit}: must be a positive number of images")
         n = SYNTHETIC_COUNT if limit is None else min(limit, SYNTHETIC_COUNT)
         return synthetic_domains(sources, size=size, channels=channels, n=n)
     domains = []

@@ -463,6 +463,15 @@ class GANFamily(ImageFamily):
     config_type = GANConfig
     model_type = GANModel
     presets = PRESETS
+    preset_notes = {
+        "mlp-gan": "the article's fully connected GAN, 28×28 grey digits (z 100 → 128 → 128 → 784)",
+        "mlp-cgan": "the article's MLP GAN conditioned on the 10 digit classes",
+        "dcgan": "DCGAN, 28×28 grey digits (7×7×128 → 14×14×64 → 28×28×1)",
+        "cgan": "class-conditional DCGAN, 28×28 grey digits",
+        "wgan-gp": "DCGAN with the WGAN-GP objective and optimiser (Gulrajani et al. 2017), 28×28 grey",
+        "dcgan-32-rgb": "DCGAN for 32×32 colour images (CIFAR-like): 4×4×256 → … → 32×32×3",
+        "dcgan-64-rgb": "the DCGAN paper's 64×64 colour network: 4×4×512 → … → 64×64×3",
+    }
 
     def build_task(self, config: GANConfig, data: ImageData, *, seed: int) -> GANTask:
         return build_task(config, val_batch=data.val_batch, seed=seed)

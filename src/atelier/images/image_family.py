@@ -15,9 +15,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import torch
+from tqdm.auto import tqdm
 
 from atelier.checkpoint import load_checkpoint
 from atelier.config import config_from_dict
+from atelier.data import check_held_out
 from atelier.data.images import load_images
 from atelier.errors import AtelierError
 from atelier.family import DataOptions, EvalOptions, EvaluationReport, Family, TrainData
@@ -61,10 +63,10 @@ class ImageFamily(Family):
             if ds.labels is None:
                 raise AtelierError(f"data {data}: a class-conditional model needs labels, and this data has none")
             if ds.num_classes > config.num_classes:
-                raise AtelierError(f"data {data}: has {ds.num_classes} classes, the model takes "
-                                   f"{config.num_classes} (--set num_classes=…)")
+                raise AtelierError(f"data {data}: has {ds.num_classes} classes, more than the model's "
+                                   f"num_classes={config.num_classes}")
         train, val = ds.split(val_fraction=options.val_fraction, seed=options.split_seed)
-        return ImageData(train=train, fingerprint=ds.fingerprint(), val_batch=val.all())
+        return ImageData(train=train, fingerprint=ds.fingerprint(), val_batch=val.all() if len(val) else None)
 
     def evaluate(self, model: Any, *, name: str, options: EvalOptions) -> EvaluationReport:
         """FD/KID/IS/precision/recall of ``options.num_samples`` generated images against the
@@ -72,14 +74,15 @@ class ImageFamily(Family):
         cfg = model.config
         data = options.data or self.default_data
         # 1. The held-out real images, at the model's size.
+        check_held_out(options.val_fraction)
         ds = load_images(data, size=cfg.image_size, channels=cfg.channels)
         _, held_out = ds.split(val_fraction=options.val_fraction, seed=options.split_seed)
         real, real_labels = held_out.all()
         # 2. Generated images.
-        fake = self.generate(model, options.num_samples, seed=options.seed)
+        fake = self.generate(model, options.num_samples, seed=options.seed, progress=options.progress)
         # 3. Metrics: RGB models in EfficientNet-Lite0's feature space, grey ones in the classifier's.
         if cfg.channels == 3:
-            metrics, notes = evaluate_rgb_images(fake, real).to_dict(), [LITE0_NOTE]
+            metrics, notes = evaluate_rgb_images(fake, real, progress=options.progress).to_dict(), [LITE0_NOTE]
         else:
             metrics = evaluate_images(fake, real, load_classifier(options.classifier)).to_dict()
             notes = [CLASSIFIER_NOTE]
@@ -89,13 +92,14 @@ class ImageFamily(Family):
                                 num_samples=len(fake), metrics=metrics, notes=notes)
 
     @staticmethod
-    def generate(model: Any, n: int, *, seed: int) -> torch.Tensor:
+    def generate(model: Any, n: int, *, seed: int, progress: bool = False) -> torch.Tensor:
         """``n`` images in chunks, the classes in turn for a conditional model."""
         classes = model.config.num_classes
         labels = [i % classes for i in range(n)] if classes else None
         chunks = []
         with torch.no_grad():
-            for i, start in enumerate(range(0, n, SAMPLE_CHUNK)):
+            starts = range(0, n, SAMPLE_CHUNK)
+            for i, start in enumerate(tqdm(starts, desc="sampling", unit="chunk", disable=not progress, leave=False)):
                 size = min(SAMPLE_CHUNK, n - start)
                 chunk_labels = labels[start:start + size] if labels else None
                 chunks.append(model.sample(size, seed=seed + i, labels=chunk_labels))

@@ -30,6 +30,7 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
+from tqdm.auto import tqdm
 from PIL import Image
 from torch import nn
 
@@ -164,7 +165,7 @@ def negative_elbo(vae: VAE, images: torch.Tensor, labels: torch.Tensor | None, *
 
 @torch.no_grad()
 def importance_weighted_nll(vae: VAE, images: torch.Tensor, labels: torch.Tensor | None, *, k: int,
-                            batch_size: int, seed: int = 0) -> float:
+                            batch_size: int, seed: int = 0, progress: bool = False) -> float:
     """−log p(x) estimated with k importance samples (Burda et al. 2016), nats per image.
 
         log p(x) ≥ log (1/k) Σ_i p(x|z_i) p(z_i) / q(z_i|x),  z_i ~ q(z|x)
@@ -178,6 +179,7 @@ def importance_weighted_nll(vae: VAE, images: torch.Tensor, labels: torch.Tensor
     per_chunk = min(n, batch_size)  # images per chunk
     samples_per_pass = max(1, batch_size // per_chunk)
     total = 0.0
+    bar = tqdm(total=n, desc=f"IWAE bound, k={k}", unit="image", disable=not progress, leave=False)
     for start in range(0, n, per_chunk):
         x = images[start:start + per_chunk].to(device)  # (b, C, H, W)
         y = None if labels is None else labels[start:start + per_chunk].to(device)
@@ -196,6 +198,8 @@ def importance_weighted_nll(vae: VAE, images: torch.Tensor, labels: torch.Tensor
             log_w.append(log_px + log_pz - log_qz)
         log_w = torch.cat(log_w)  # (k, b)
         total += -(torch.logsumexp(log_w, dim=0) - math.log(k)).sum().item()
+        bar.update(b)
+    bar.close()
     return total / n
 
 
@@ -499,7 +503,7 @@ class VAEModel(TrainedModel, nn.Module):
 
     @torch.no_grad()
     def importance_weighted_nll(self, images: torch.Tensor, labels: Any = None, *, k: int = 1000,
-                                batch_size: int = 1024, seed: int = 0) -> float:
+                                batch_size: int = 1024, seed: int = 0, progress: bool = False) -> float:
         """−log p(x) of held-out ``images`` estimated with ``k`` importance samples per image (the
         IWAE bound of Burda et al. 2016), nats per image; a tighter upper bound than the −ELBO.
 
@@ -512,7 +516,8 @@ class VAEModel(TrainedModel, nn.Module):
         if k < 1:
             raise AtelierError(f"k={k}; the number of importance samples must be at least 1")
         images, labels = self._scored(images, labels, batch_size)
-        return importance_weighted_nll(self.vae, images, labels, k=k, batch_size=batch_size, seed=seed)
+        return importance_weighted_nll(self.vae, images, labels, k=k, batch_size=batch_size, seed=seed,
+                                       progress=progress)
 
     def _scored(self, images: torch.Tensor, labels: Any, batch_size: int) -> tuple[torch.Tensor, torch.Tensor | None]:
         if batch_size < 1:
@@ -533,6 +538,13 @@ class VAEFamily(ImageFamily):
     config_type = VAEConfig
     model_type = VAEModel
     presets = PRESETS
+    preset_notes = {
+        "mlp-vae": "the article's MLP VAE, 28×28 grey digits (784 → 512 → 256 → z 20)",
+        "conv-vae": "convolutional VAE, 28×28 grey digits (14×14×32 → 7×7×64 → z 20)",
+        "cvae": "MLP VAE conditioned on the 10 digit classes (Sohn et al. 2015)",
+        "beta-vae": "β-VAE (Higgins et al. 2017): conv, β = 4 warmed up over 5k steps, 10 latents",
+        "conv-vae-32-rgb": "convolutional VAE for 32×32 colour images, Gaussian decoder with learned σ, 64 latents",
+    }
     extra_notes = ("ELBO and NLL are in nats per image on data scaled to [0, 1].",)
 
     def build_task(self, config: VAEConfig, data: ImageData, *, seed: int) -> VAETask:
@@ -542,7 +554,8 @@ class VAEFamily(ImageFamily):
                       options: EvalOptions) -> dict[str, float]:
         """The likelihood bounds of the held-out images: −ELBO and the IWAE bound with ``iwae_k`` samples."""
         return {"neg_elbo_nats": float(model.negative_elbo(real, labels)),
-                f"iwae_nll_nats_k{options.iwae_k}": float(model.importance_weighted_nll(real, labels, k=options.iwae_k))}
+                f"iwae_nll_nats_k{options.iwae_k}": float(model.importance_weighted_nll(
+                    real, labels, k=options.iwae_k, progress=options.progress))}
 
 
 FAMILY = VAEFamily()

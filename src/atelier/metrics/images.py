@@ -36,6 +36,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import torch
 import torch.nn.functional as F
+from tqdm.auto import tqdm
 from scipy.special import rel_entr
 
 from atelier.errors import AtelierError
@@ -403,7 +404,7 @@ def _lite0(device: torch.device):
 
 @torch.no_grad()
 def lite0_outputs(images: torch.Tensor, *, batch_size: int = 64, size: int = LITE0_SIZE,
-                  device: str | torch.device | None = None) -> tuple[np.ndarray, np.ndarray]:
+                  device: str | torch.device | None = None, progress: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """EfficientNet-Lite0's pooled head features (N, 1280) and ImageNet softmax (N, 1000), float64.
 
     ``images`` are (N, 1 or 3, H, W) in **[0, 1]**, as in :mod:`atelier.style` and
@@ -426,7 +427,8 @@ def lite0_outputs(images: torch.Tensor, *, batch_size: int = 64, size: int = LIT
     device = resolve_device("auto") if device is None else torch.device(device)
     net = _lite0(device)
     feats, probs = [], []
-    for start in range(0, images.shape[0], batch_size):
+    starts = range(0, images.shape[0], batch_size)
+    for start in tqdm(starts, desc="EfficientNet-Lite0 features", unit="batch", disable=not progress, leave=False):
         x = images[start:start + batch_size].to(device, torch.float32).expand(-1, 3, -1, -1)  # grey → RGB
         x = F.interpolate(x, size=(size, size), mode="bilinear", antialias=True, align_corners=False)
         f = net.pooled(preprocess(x).contiguous(memory_format=torch.channels_last))  # (B, 1280)
@@ -436,7 +438,7 @@ def lite0_outputs(images: torch.Tensor, *, batch_size: int = 64, size: int = LIT
 
 
 def lite0_features(images: torch.Tensor, *, batch_size: int = 64, size: int = LITE0_SIZE,
-                   device: str | torch.device | None = None) -> np.ndarray:
+                   device: str | torch.device | None = None, progress: bool = False) -> np.ndarray:
     """EfficientNet-Lite0's 1280-d pooled head features of images (N, 1 or 3, H, W) in [0, 1].
 
     The features of :func:`lite0_outputs`, without the class probabilities: (N, 1280) float64.
@@ -445,7 +447,7 @@ def lite0_features(images: torch.Tensor, *, batch_size: int = 64, size: int = LI
     >>> lite0_features(torch.zeros(3, 3, 32, 32), size=64).shape
     (3, 1280)
     """
-    return lite0_outputs(images, batch_size=batch_size, size=size, device=device)[0]
+    return lite0_outputs(images, batch_size=batch_size, size=size, device=device, progress=progress)[0]
 
 
 def evaluate_rgb_images(
@@ -455,6 +457,7 @@ def evaluate_rgb_images(
     batch_size: int = 64,
     size: int = LITE0_SIZE,
     device: str | torch.device | None = None,
+    progress: bool = False,
 ) -> ImageMetrics:
     """Score generated RGB images against real ones in EfficientNet-Lite0's feature space.
 
@@ -474,7 +477,7 @@ def evaluate_rgb_images(
     """
     fake_images = _check_images("fake_images", fake_images)
     real_images = _check_images("real_images", real_images)
-    settings = {"batch_size": batch_size, "size": size, "device": device}
+    settings = {"batch_size": batch_size, "size": size, "device": device, "progress": progress}
     fake_feat, fake_probs = lite0_outputs(((fake_images + 1) / 2).clamp(0, 1), **settings)  # [-1, 1] → [0, 1]
     real_feat = lite0_features(((real_images + 1) / 2).clamp(0, 1), **settings)
     return _all_metrics(fake_feat, fake_probs, real_feat)

@@ -120,14 +120,14 @@ def compose(
     # 1. check inputs
     if not is_music_model(model):
         raise AtelierError(f"model: a {kind_of(model)} model; compose needs a music model ({MUSIC_KINDS})")
-    _check_count("--bars", bars, allow_none=True)
-    _check_count("--n", n)
+    _check_count("bars", bars, allow_none=True)
+    _check_count("n", n)
     if isinstance(temperature, bool) or not isinstance(temperature, (int, float)) or not temperature > 0:
-        raise AtelierError(f"--temperature must be greater than 0, got {temperature}")
+        raise AtelierError(f"temperature={temperature} (--temperature): must be greater than 0")
     if not MIN_QPM <= qpm <= MAX_QPM:
-        raise AtelierError(f"--qpm must be in {MIN_QPM:g}..{MAX_QPM:g} quarter notes per minute, got {qpm:g}")
+        raise AtelierError(f"qpm={qpm:g} (--qpm): must be in {MIN_QPM:g}..{MAX_QPM:g} quarter notes per minute")
     if not 0 <= program <= 127:
-        raise AtelierError(f"--program must be a General MIDI program in 0..127, got {program}")
+        raise AtelierError(f"program={program} (--program): must be a General MIDI program in 0..127")
     # 2. generate: a MusicVAE makes whole melodies of its own length; a melody RNN continues a primer
     if model.kind == "music_vae":
         if bars is not None and bars != model.bars:
@@ -258,8 +258,8 @@ def write_folder(out_dir: str | os.PathLike, write) -> list[Path]:
         shutil.rmtree(staging, ignore_errors=True)
 
 
-def _check_count(flag: str, value: int | None, *, allow_none: bool = False) -> None:
+def _check_count(name: str, value: int | None, *, allow_none: bool = False) -> None:
     if value is None and allow_none:
         return
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise AtelierError(f"{flag} must be a whole number of at least 1, got {value}")
+        raise AtelierError(f"{name}={value} (--{name}): must be a whole number of at least 1")

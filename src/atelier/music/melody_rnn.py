@@ -468,6 +468,10 @@ class MelodyRNNFamily(MelodyFamily):
     config_type = MelodyRNNConfig
     model_type = MelodyRNNModel
     presets = PRESETS
+    preset_notes = {
+        "melody-rnn": "Magenta's basic_rnn: the previous event in, the next out; 2 LSTM layers of 128",
+        "melody-rnn-lookback": "Magenta's lookback_rnn: also sees the events 1 and 2 bars back and the bar position",
+    }
     max_val_windows = MAX_VAL_WINDOWS
 
     def windows(self, config: MelodyRNNConfig) -> tuple[int, int]:

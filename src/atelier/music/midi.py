@@ -28,7 +28,7 @@ import os
 import re
 import warnings
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -424,11 +424,13 @@ def _parse_music21(
     parts: Sequence[str | int] | None,
     name: str,
     max_tunes: int | None = None,
+    on_tune: Callable[[], object] | None = None,
 ) -> tuple[list[ParsedPart], list[tuple[str, str]]]:
     """Parse a score file (MusicXML, Humdrum, ABC with one or many tunes) into monophonic parts.
 
     Returns the parts and, for ABC files, the tunes that failed as ``(name, reason)``: one broken
-    tune does not lose the other few hundred in its file.
+    tune does not lose the other few hundred in its file. ``on_tune`` is called after each tune of
+    an ABC file, read or not (a progress bar's tick: one file can hold a thousand tunes).
     """
     from music21 import converter
 
@@ -459,16 +461,28 @@ def _parse_music21(
             score = converter.parseData(tune, format="abc")
             found = _score_parts(score, steps_per_quarter=steps_per_quarter, name=tune_name, parts=parts)
         except AtelierError as error:
-            failed.append((tune_name, str(error)))
-            continue
+            found, reason = [], str(error)
         except Exception as error:
-            failed.append((tune_name, str(_music21_error(f"tune {tune_name}", error))))
-            continue
+            found, reason = [], str(_music21_error(f"tune {tune_name}", error))
+        else:
+            reason = f"tune {tune_name}: no pitched notes"
         if found:
             out += found
         else:
-            failed.append((tune_name, f"tune {tune_name}: no pitched notes"))
+            failed.append((tune_name, reason))
+        if on_tune is not None:
+            on_tune()
     return out, failed
+
+
+def count_tunes(path: Path) -> int:
+    """How many pieces a file holds: the tunes of an ABC file (its ``X:`` lines), else one."""
+    if path.suffix.lower() != ".abc":
+        return 1
+    try:
+        return max(1, len(re.findall(rb"(?m)^X:", path.read_bytes())))
+    except OSError:  # the parse will say what is wrong with it
+        return 1
 
 
 def read_score(

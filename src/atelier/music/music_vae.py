@@ -606,6 +606,10 @@ class MusicVAEFamily(MelodyFamily):
     config_type = MusicVAEConfig
     model_type = MusicVAEModel
     presets = PRESETS
+    preset_notes = {
+        "musicvae-2bar": "Magenta's cat-mel_2bar_small, shrunk: 2-bar melodies, flat decoder, 64 latents",
+        "musicvae-16bar": "Magenta's hierdec-mel_16bar, shrunk: 16-bar melodies, a conductor over the bars, 128 latents",
+    }
     max_val_windows = MAX_VAL_WINDOWS
 
     def windows(self, config: MusicVAEConfig) -> tuple[int, int]:

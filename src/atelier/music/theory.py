@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from atelier.errors import AtelierError
 from atelier.music.events import Melody
 
 MAJOR_SCALE = np.array([0, 2, 4, 5, 7, 9, 11])  # semitones above the tonic
@@ -66,11 +67,23 @@ def key_shift(melody: Melody) -> int:
 
 
 def normalize_key(melody: Melody) -> Melody:
-    """Transpose to C major or A minor by the smallest move (-6..+5 semitones).
+    """Transpose to C major or A minor by the smallest move (-6..+5 semitones), or by that move an
+    octave the other way where the smallest would leave MIDI's pitches 0..127.
 
     >>> from atelier.music.events import Note
     >>> m = Melody((Note(62, 0, 4), Note(66, 4, 8), Note(69, 8, 16), Note(67, 16, 20)), num_steps=20)
     >>> normalize_key(m).pitches
     [60, 64, 67, 65]
+    >>> e_major_low = Melody(tuple(Note(p, 4 * i, 4 * i + 4) for i, p in enumerate([3, 4, 8, 11, 4])), num_steps=20)
+    >>> normalize_key(e_major_low).pitches  # 4 semitones down would pass below 0: 8 up instead
+    [11, 12, 16, 19, 12]
     """
-    return melody.transpose(key_shift(melody))
+    shift = key_shift(melody)
+    if not melody.notes or shift == 0:
+        return melody
+    low, high = min(melody.pitches), max(melody.pitches)
+    for move in (shift, shift - 12 if shift > 0 else shift + 12):
+        if low + move >= 0 and high + move <= 127:
+            return melody.transpose(move)
+    raise AtelierError(f"melody spans pitches {low}..{high}: no move to C major or A minor keeps it within "
+                       "MIDI's 0..127")

@@ -508,6 +508,12 @@ class AdaINFamily(Family):
     config_type = AdaINConfig
     model_type = AdaINModel
     presets = PRESETS
+    preset_notes = {
+        "adain": "EfficientNet-Lite0 encoder, AdaIN at 1/8 scale, a VGG-like decoder (0.56 M parameters)",
+        "adain-vgg": "the paper's layout on the random VGG-19, half-width decoder (0.9 M parameters)",
+        "adain-full": "the paper's layout on the random VGG-19, full-width decoder (3.5 M parameters)",
+        "adain-relu3": "AdaIN at relu3_1: keeps more of the photo, trains faster, smaller strokes",
+    }
     default_data = DEFAULT_DATA
     train_defaults = {"batch_size": 4}  # pairs a step, as the fast network's crops
 

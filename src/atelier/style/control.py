@@ -40,8 +40,10 @@ def check_strength(strength: float) -> float:
 
 
 def check_preserve_color(mode: str | None) -> str | None:
+    """``mode`` if it is a colour mode or None (the style's colours); None is not listed as a choice,
+    since on the command line leaving ``--preserve-color`` out is how it is chosen."""
     if mode not in (None, *COLOR_MODES):
-        raise choose_one("preserve_color", mode, (*COLOR_MODES, "None"))
+        raise choose_one("preserve_color", mode, COLOR_MODES)
     return mode
 
 

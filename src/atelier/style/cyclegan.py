@@ -50,7 +50,7 @@ from PIL import Image
 from torch import nn
 
 from atelier.checkpoint import Checkpoint, open_checkpoint
-from atelier.data import fingerprint
+from atelier.data import check_held_out, fingerprint
 from atelier.data.unpaired import load_domains, unpaired
 from atelier.family import DataOptions, EvalOptions, EvaluationReport, Family, TrainData, TrainedModel
 from atelier.errors import AtelierError, choose_one
@@ -556,10 +556,17 @@ class CycleGANFamily(Family):
     config_type = CycleGANConfig
     model_type = CycleGANModel
     presets = PRESETS
+    preset_notes = {
+        "cyclegan-tiny": "32 px, 2-block generator: tests and a first run in minutes on a CPU",
+        "cyclegan-64": "64 px, the paper's 6-block generator at half width: small pictures on a CPU",
+        "cyclegan-128": "128 px, the paper's 6-block networks at full width",
+        "cyclegan-256": "256 px, the paper's 9-block networks: a GPU job",
+    }
     default_data = DEFAULT_DATA
 
     def prepare_data(self, config: CycleGANConfig, data: Any, options: DataOptions) -> CycleGANData:
-        """Both domains split into training and held-out images, the training images paired at random.
+        """Both domains split into training and held-out images, the training images paired at random
+        (``options.val_fraction=0``: every image trains, and ``val_a``/``val_b`` are None).
 
         >>> data = FAMILY.prepare_data(PRESETS["cyclegan-tiny"], "synthetic:red-blue", DataOptions(limit=50))
         >>> len(data.train), tuple(data.val_a.shape), len(data.fingerprint)
@@ -570,10 +577,9 @@ class CycleGANFamily(Family):
         a_train, a_val = a.split(val_fraction=options.val_fraction, seed=options.split_seed)
         b_train, b_val = b.split(val_fraction=options.val_fraction, seed=options.split_seed)
         first = torch.arange(MAX_VAL_IMAGES)
-        return CycleGANData(
-            train=unpaired(a_train, b_train, seed=options.split_seed),
-            fingerprint=fingerprint(a.images, b.images),
-            val_a=a_val.subset(first[:len(a_val)]).all()[0], val_b=b_val.subset(first[:len(b_val)]).all()[0])
+        val_a, val_b = (d.subset(first[:len(d)]).all()[0] if len(d) else None for d in (a_val, b_val))
+        return CycleGANData(train=unpaired(a_train, b_train, seed=options.split_seed),
+                            fingerprint=fingerprint(a.images, b.images), val_a=val_a, val_b=val_b)
 
     def build_task(self, config: CycleGANConfig, data: CycleGANData, *, seed: int) -> CycleGANTask:
         return build_task(config, val_a=data.val_a, val_b=data.val_b, seed=seed)
@@ -584,6 +590,7 @@ class CycleGANFamily(Family):
         ``a2b_`` and ``b2a_``. The held-out images are those :meth:`prepare_data` sets aside with the
         same split, at most ``num_samples`` a domain. Translation is deterministic: no seed is used."""
         data = options.data or DEFAULT_DATA
+        check_held_out(options.val_fraction)
         held_out = [d.split(val_fraction=options.val_fraction, seed=options.split_seed)[1]
                     for d in load_domains(data, size=model.config.image_size, channels=model.config.channels)]
         a, b = (d.subset(torch.arange(min(options.num_samples, len(d)))).all()[0] for d in held_out)  # (N, C, S, S)

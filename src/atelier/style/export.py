@@ -2,7 +2,7 @@
 
 The exported graph is the network with its output clipped to [0, 1], as ``stylize`` returns it:
 inputs ``image`` (N, 3, H, W) in [0, 1] and ``style_weights`` (N, num_styles), output ``stylized``.
-ONNX is an optional dependency (``pip install onnx onnxscript``, part of the ``dev`` extra).
+ONNX is an optional dependency: ``pip install "atelier[onnx]"`` (the ``dev`` extra has it too).
 """
 
 from __future__ import annotations
@@ -45,10 +45,12 @@ def export_onnx(net: nn.Module, path: str | os.PathLike, *, num_styles: int, siz
         raise AtelierError(f"size={size}; the tracing example must be a multiple of 4 of at least 16 px")
     try:
         import onnx
+        import onnxscript  # noqa: F401  (torch.onnx's exporter imports it; missing, it fails mid-export)
     except ModuleNotFoundError as exc:
-        if exc.name != "onnx":  # onnx is there but broken: that error is the one to see
+        if exc.name not in ("onnx", "onnxscript"):  # installed but broken: that error is the one to see
             raise
-        raise AtelierError("ONNX export needs the onnx and onnxscript packages: pip install onnx onnxscript") from None
+        raise AtelierError(f'ONNX export needs the {exc.name} package, which is optional: '
+                           'pip install "atelier[onnx]"') from None
     clipped = _Clipped(net.eval())
     example = (torch.rand(1, 3, size, size), torch.full((1, num_styles), 1.0 / num_styles))
     batch = torch.export.Dim("batch", max=1024)

@@ -185,7 +185,7 @@ def _check_inputs(
     if not 0.0 <= strength <= 1.0:
         raise AtelierError(f"strength is {strength}; it must be between 0 and 1")
     if preserve_color not in (None, "luminance", "histogram"):
-        raise choose_one("preserve_color", preserve_color, ("histogram", "luminance", "None"))
+        raise choose_one("preserve_color", preserve_color, ("histogram", "luminance"))  # or None: the style's colours
 
 
 def _fit(hw: Sequence[int], long_side: float) -> tuple[int, int]:

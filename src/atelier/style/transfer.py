@@ -40,7 +40,7 @@ import torch
 from PIL import Image
 from torch import Tensor
 
-from atelier.data.photos import is_builtin, load_image, resize_long_side, to_image, to_tensor
+from atelier.data.photos import is_builtin, load_image, not_found, resize_long_side, to_image, to_tensor
 from atelier.errors import AtelierError, choose_one
 from atelier.imageio import DEFAULT_MAX_PIXELS, read_image
 from atelier.style import control
@@ -310,6 +310,8 @@ def _read_content(content: StyleInput, *, max_pixels: int, keep_alpha: bool) -> 
     """The photo as (1, 3, H, W) (transparency flattened onto white) and its alpha (1, 1, H, W) if kept."""
     alpha = None
     if isinstance(content, (str, os.PathLike)) and not (is_builtin(content) and not Path(content).exists()):
+        if not Path(content).exists():
+            raise not_found(content)
         img = read_image(content, max_pixels=max_pixels)
         if keep_alpha:
             alpha_img = read_image(content, mode="RGBA", max_pixels=max_pixels).getchannel("A")

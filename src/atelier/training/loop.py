@@ -15,11 +15,11 @@ batch of noise and takes its own rows, so N processes reproduce the single-proce
 from __future__ import annotations
 
 import contextlib
-import csv
 import dataclasses
 import math
 import os
 import signal
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,12 +29,23 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from atelier.checkpoint import load_checkpoint, save_checkpoint
+from atelier.checkpoint import save_checkpoint
 from atelier.errors import AtelierError
 from atelier.training import distributed as dist_util
+from atelier.training.run_folder import (
+    CHECKPOINT_NAME,
+    NEW_NAME,
+    LossLog,
+    RunLock,
+    clear_run,
+    has_checkpoint,
+    newest_checkpoint,
+    rotate_in,
+)
 
-CHECKPOINT_NAME = "checkpoint.safetensors"
 DEVICES = ("auto", "cpu", "cuda", "mps")
+ESTIMATE_AFTER = 3  # steps timed before the run's length is estimated (the first ones warm caches up)
+ESTIMATE_OVER_S = 120  # runs expected to take longer than this get a one-line estimate
 
 
 @dataclass(frozen=True)
@@ -48,15 +59,27 @@ class TrainConfig:
     log_every: int = 25  # steps between logged (averaged) losses
     sample_every: int = 500  # steps between sample pictures; 0 = never
     eval_every: int = 1000  # steps between validation metrics; 0 = never
-    checkpoint_every: int = 500  # steps between checkpoints (one is always written at the end)
+    checkpoint_every: int = 500  # steps between checkpoints (one is always written at the end); 0 = by time only
+    checkpoint_minutes: float = 5.0  # and at least this often, so a killed run loses little; 0 = by steps only
+    keep_checkpoints: int = 3  # the newest K checkpoints are kept; --resume uses the newest readable one
     tensorboard: bool = True
     progress: bool = True
 
+    def checkpoint_interval(self) -> int:
+        """Steps between checkpoints: ``checkpoint_every``, or a quarter of the run when that is
+        longer than the run itself (a 400-step run with the default 500 still checkpoints)."""
+        if self.checkpoint_every > self.num_steps:
+            return max(1, self.num_steps // 4)
+        return self.checkpoint_every
+
     def __post_init__(self) -> None:
-        for name in ("num_steps", "batch_size"):
+        for name in ("num_steps", "batch_size", "log_every", "keep_checkpoints"):
             if getattr(self, name) <= 0:
-                raise AtelierError(f"--{name.replace('_', '-')} must be a positive integer, got {getattr(self, name)}")
-        for name in ("log_every", "sample_every", "eval_every", "checkpoint_every"):
+                why = " (losses.csv is the record of a run)" if name == "log_every" else ""
+                raise AtelierError(f"--{name.replace('_', '-')} must be a positive integer{why}, got {getattr(self, name)}")
+        if not self.checkpoint_minutes >= 0:
+            raise AtelierError(f"--checkpoint-minutes must be 0 (off) or more, got {self.checkpoint_minutes}")
+        for name in ("sample_every", "eval_every", "checkpoint_every"):
             if getattr(self, name) < 0:
                 raise AtelierError(f"--{name.replace('_', '-')} must be 0 or more, got {getattr(self, name)}")
         if self.device not in DEVICES and not self.device.startswith("cuda:"):
@@ -197,6 +220,7 @@ def fit(
     config: TrainConfig,
     out_dir: str | os.PathLike,
     resume: bool = False,
+    overwrite: bool = False,
     data_fingerprint: str = "",
     provenance: dict[str, Any] | None = None,
     on_log: Callable[[int, dict[str, float]], None] | None = None,
@@ -204,19 +228,27 @@ def fit(
     """Train ``task`` on ``data`` for ``config.num_steps`` global steps, writing into ``out_dir``.
 
     ``data`` is indexable with ``len()``; if it has ``get_batch(indices)`` that is used to build a
-    batch, otherwise items are stacked with ``default_collate``. With ``resume=True`` training
-    continues from ``out_dir/checkpoint.safetensors`` exactly where it stopped.
+    batch, otherwise items are stacked with ``default_collate``. The folder belongs to one run
+    (:mod:`atelier.training.run_folder`): it is locked while training, a folder that already holds a
+    run needs ``resume=True`` (continue exactly where its newest readable checkpoint stopped) or
+    ``overwrite=True`` (start over, replacing its checkpoints, losses and samples).
     """
+    if resume and overwrite:
+        raise AtelierError("--resume continues the run in --out and --overwrite replaces it; give one of them")
     device = resolve_device(config.device)
     info = dist_util.init_from_env(device)
+    lock = RunLock(Path(out_dir))
     try:
-        return _fit(task, data, config=config, out_dir=out_dir, resume=resume, data_fingerprint=data_fingerprint,
-                    provenance=provenance, on_log=on_log, device=device, info=info)
+        if info.is_main:
+            lock.acquire()
+        return _fit(task, data, config=config, out_dir=out_dir, resume=resume, overwrite=overwrite,
+                    data_fingerprint=data_fingerprint, provenance=provenance, on_log=on_log, device=device, info=info)
     finally:
+        lock.release()
         dist_util.shutdown(info)
 
 
-def _fit(task: Task, data: Any, *, config: TrainConfig, out_dir: str | os.PathLike, resume: bool,
+def _fit(task: Task, data: Any, *, config: TrainConfig, out_dir: str | os.PathLike, resume: bool, overwrite: bool,
          data_fingerprint: str, provenance: dict[str, Any] | None,
          on_log: Callable[[int, dict[str, float]], None] | None, device: torch.device,
          info: dist_util.DistInfo) -> TrainResult:
@@ -234,14 +266,26 @@ def _fit(task: Task, data: Any, *, config: TrainConfig, out_dir: str | os.PathLi
     ckpt_path = out / CHECKPOINT_NAME
     family_config = dataclasses.asdict(task.config)
 
-    # 2. Resume: restore weights, optimizer moments, step and history.
+    # 2. Resume: restore weights, optimizer moments, step and history from the newest readable
+    #    checkpoint. A folder that holds a run is never trained into afresh by accident.
     start, history = 0, []
+    if not resume and has_checkpoint(out):
+        if not overwrite:
+            raise AtelierError(f"--out {out} already holds a run; continue it with --resume, or start over with "
+                               "--overwrite (its checkpoints, losses and samples are replaced)")
+        if info.is_main:
+            clear_run(out)
     if resume:
-        if not ckpt_path.exists():
-            raise AtelierError(f"--resume: no checkpoint at {ckpt_path} to resume from")
-        ckpt = load_checkpoint(ckpt_path, expect_kind=task.kind)
+        ckpt = newest_checkpoint(out, expect_kind=task.kind)
+        ckpt_path = ckpt.path
         if ckpt.config != _json_roundtrip(family_config):
-            raise AtelierError(f"--resume: {ckpt_path} was trained with a different model config; use a new --out")
+            changed = sorted(k for k in ckpt.config if ckpt.config.get(k) != _json_roundtrip(family_config).get(k))
+            raise AtelierError(f"--resume: {ckpt_path} was trained with a different model config ({', '.join(changed)}); "
+                               "a resumed run keeps its own config")
+        saved_batch = ckpt.meta.get("train_config", {}).get("batch_size")
+        if saved_batch is not None and saved_batch != config.batch_size:
+            raise AtelierError(f"--resume: --batch-size {config.batch_size} contradicts the run's {saved_batch}; "
+                               "a resumed run keeps its batch size (a different one would not continue it exactly)")
         saved_fp = ckpt.meta.get("data_fingerprint", "")
         if data_fingerprint and saved_fp and saved_fp != data_fingerprint:
             raise AtelierError(f"--resume: {ckpt_path} was trained on different data (fingerprint {saved_fp[:12]}…)")
@@ -255,7 +299,7 @@ def _fit(task: Task, data: Any, *, config: TrainConfig, out_dir: str | os.PathLi
             if name in ckpt.meta.get("schedulers", {}):
                 sched.load_state_dict(ckpt.meta["schedulers"][name])
         start = ckpt.step
-        history = list(ckpt.meta.get("history", []))
+        history = [h for h in ckpt.meta.get("history", []) if h.get("step", 0) <= start]
         if start >= config.num_steps:
             raise AtelierError(f"--resume: {ckpt_path} is already at step {start} of --num-steps {config.num_steps}")
     dist_util.broadcast_modules(task.modules, info)
@@ -267,6 +311,8 @@ def _fit(task: Task, data: Any, *, config: TrainConfig, out_dir: str | os.PathLi
         writer = SummaryWriter(str(out / "tensorboard"), purge_step=start if resume else None)
     if info.is_main:
         (out / "samples").mkdir(parents=True, exist_ok=True)
+    loss_log = LossLog(out, history) if info.is_main else None
+    ckpt_path = out / CHECKPOINT_NAME
 
     metrics: dict[str, float] = dict(history[-1].get("metrics", {})) if history and isinstance(history[-1].get("metrics"), dict) else {}
     last_good_step = start
@@ -284,9 +330,10 @@ def _fit(task: Task, data: Any, *, config: TrainConfig, out_dir: str | os.PathLi
         }
         extra.update(getattr(task, "checkpoint_extra", lambda: {})())
         save_checkpoint(
-            ckpt_path, kind=task.kind, config=family_config, modules=task.modules, step=step,
+            out / NEW_NAME, kind=task.kind, config=family_config, modules=task.modules, step=step,
             optimizers=task.optimizers, schedulers=getattr(task, "schedulers", {}), extra=extra,
         )
+        rotate_in(out, config.keep_checkpoints)
 
     # 3. The loop.
     bar = tqdm(total=config.num_steps, initial=start, disable=not (config.progress and info.is_main),
@@ -294,6 +341,8 @@ def _fit(task: Task, data: Any, *, config: TrainConfig, out_dir: str | os.PathLi
     running: dict[str, list[float]] = {}
     stop = _StopRequest()
     step = start
+    every = config.checkpoint_interval()
+    last_saved = started = time.monotonic()
     try:
         with stop.installed():
             for step in range(start, config.num_steps):
@@ -322,6 +371,8 @@ def _fit(task: Task, data: Any, *, config: TrainConfig, out_dir: str | os.PathLi
                     avg = dist_util.average_scalars({k: float(np.mean(v)) for k, v in running.items()}, info)
                     running.clear()
                     history.append({"step": done, **avg})
+                    if loss_log is not None:
+                        loss_log.append(history[-1])
                     if writer:
                         for k, v in avg.items():
                             writer.add_scalar(f"train/{k}", v, done)
@@ -329,6 +380,8 @@ def _fit(task: Task, data: Any, *, config: TrainConfig, out_dir: str | os.PathLi
                         on_log(done, avg)
                     bar.set_postfix({k: f"{v:.3f}" for k, v in list(avg.items())[:4]})
                 bar.update(1)
+                if done == start + ESTIMATE_AFTER and bar.disable is False:
+                    _estimate(bar, time.monotonic() - started, done - start, config.num_steps - done)
                 if info.is_main and config.sample_every and hasattr(task, "preview") and (
                         done % config.sample_every == 0 or done == config.num_steps):
                     picture = task.preview(ctx)
@@ -342,9 +395,11 @@ def _fit(task: Task, data: Any, *, config: TrainConfig, out_dir: str | os.PathLi
                     if writer:
                         for k, v in metrics.items():
                             writer.add_scalar(f"val/{k}", v, done)
-                if config.checkpoint_every and done % config.checkpoint_every == 0 and done != config.num_steps:
+                due = (every and done % every == 0) or (
+                    config.checkpoint_minutes and time.monotonic() - last_saved >= 60 * config.checkpoint_minutes)
+                if due and done != config.num_steps:
                     checkpoint(done)
-                    last_good_step = done
+                    last_good_step, last_saved = done, time.monotonic()
             else:
                 step = config.num_steps
     finally:
@@ -360,6 +415,18 @@ def _fit(task: Task, data: Any, *, config: TrainConfig, out_dir: str | os.PathLi
     if stop.requested:
         raise TrainingInterrupted(completed, ckpt_path)
     return TrainResult(step=completed, checkpoint=ckpt_path, history=history, metrics=metrics)
+
+
+def _estimate(bar: tqdm, seconds: float, steps: int, remaining: int) -> None:
+    """One line up front for a long run: how long a step takes and how long the rest will take."""
+    per = seconds / steps
+    if per * remaining < ESTIMATE_OVER_S:
+        return
+    total = per * remaining
+    hours, minutes = divmod(round(total / 60), 60)
+    length = f"{hours} h {minutes} min" if hours else f"{max(1, minutes)} min"
+    bar.write(f"about {per:.2g} s a step: {length} for the remaining {remaining:,} steps "
+              "(Ctrl-C saves a checkpoint; --resume continues)")
 
 
 class TrainingInterrupted(KeyboardInterrupt):
@@ -408,17 +475,12 @@ def _json_roundtrip(value: Any) -> Any:
 
 
 def _write_history(out: Path, history: list[dict[str, float]]) -> None:
-    """losses.csv and losses.png: the training curves, for people who would rather look."""
+    """losses.png: the training curves, for people who would rather look (losses.csv is written as
+    training goes, by :class:`~atelier.training.run_folder.LossLog`)."""
     rows = [{k: v for k, v in h.items() if k != "metrics"} for h in history]
     if not rows:
         return
     keys = sorted({k for r in rows for k in r if k != "step"})
-    tmp = out / ".losses.csv.tmp"
-    with open(tmp, "w", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=["step", *keys])
-        w.writeheader()
-        w.writerows(rows)
-    os.replace(tmp, out / "losses.csv")
     import matplotlib
 
     matplotlib.use("Agg")
