@@ -3,8 +3,9 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
+SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test bench zoo clean pictures
+.PHONY: demo test browser bench zoo clean pictures
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -15,8 +16,12 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(PY) -m atelier demo --out gallery
 
-test: $(STAMP)
+test: $(STAMP) browser
 	$(PY) -m pytest -q
+
+# The studio's browser tests drive Debian's Chromium (Playwright cannot download its own here).
+browser:
+	command -v chromium >/dev/null || ($(SUDO) apt-get update && $(SUDO) apt-get install -y chromium)
 
 bench: $(STAMP)
 	$(PY) benchmarks/run.py --out docs/benchmarks.md
@@ -28,7 +33,8 @@ clean:
 	rm -rf $(VENV) gallery build *.egg-info
 
 # The pictures in README.md, made by the CLI from the shipped models.
-pictures: $(STAMP)
+pictures: $(STAMP) browser
 	$(VENV)/bin/atelier sample mnist-cgan --n 100 --seed 1 --class all --out docs/images/readme-cgan.png
 	$(VENV)/bin/atelier interpolate mnist-dcgan --seeds 3,11 --steps 10 --out docs/images/readme-interpolation.png
 	$(VENV)/bin/atelier reconstruct mnist-vae --n 16 --out docs/images/readme-reconstruct.png
+	ATELIER_SCREENSHOTS=1 $(PY) -m pytest -q tests/studio/test_browser.py   # the studio's, by its browser tests

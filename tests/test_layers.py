@@ -20,14 +20,14 @@ LAYERS = ("core", "data", "models", "api", "apps")
 LAYER_OF_PREFIX = {
     "atelier.errors": "core", "atelier.io": "core", "atelier.cache": "core", "atelier.version": "core",
     "atelier.config": "core", "atelier.checkpoint": "core", "atelier.family": "core", "atelier.imageio": "core",
-    "atelier.nn": "core", "atelier.zoo": "core", "atelier.training": "core",
+    "atelier.nn": "core", "atelier.zoo": "core", "atelier.training": "core", "atelier.provenance": "core",
     # representations every layer above reads and writes: picture grids, melodies, MIDI, keys
     "atelier.images.grid": "core", "atelier.music.events": "core", "atelier.music.midi": "core",
     "atelier.music.theory": "core",
     "atelier.data": "data",
     "atelier.images": "models", "atelier.style": "models", "atelier.music": "models", "atelier.metrics": "models",
     "atelier.api": "api", "atelier": "api",  # the package itself is the public API
-    "atelier.cli": "apps", "atelier.gallery": "apps", "atelier.zoo.recipes": "apps", "atelier.__main__": "apps",
+    "atelier.cli": "apps", "atelier.gallery": "apps", "atelier.studio": "apps", "atelier.zoo.recipes": "apps", "atelier.__main__": "apps",
 }
 
 

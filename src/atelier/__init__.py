@@ -13,6 +13,7 @@ from atelier.api import (
     evaluate,
     interpolate,
     load,
+    reproduce,
     sample,
     stylize,
     train,
@@ -23,4 +24,4 @@ from atelier.family import DataOptions, EvalOptions
 from atelier.training import TrainConfig
 
 __all__ = ["AtelierError", "DataOptions", "EvalOptions", "TrainConfig", "__version__", "available_models", "compose",
-           "evaluate", "interpolate", "load", "sample", "stylize", "train", "translate"]
+           "evaluate", "interpolate", "load", "reproduce", "sample", "stylize", "train", "translate"]

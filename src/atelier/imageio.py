@@ -15,6 +15,7 @@ import json
 import os
 import re
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -129,6 +130,19 @@ def resize_crop(img: Image.Image, size: int | tuple[int, int]) -> Image.Image:
     """Scale the short side to the target and centre-crop to exactly ``size`` (square if an int)."""
     tw, th = (size, size) if isinstance(size, int) else size
     return ImageOps.fit(img, (tw, th), method=Image.Resampling.LANCZOS)
+
+
+def read_image_batch(paths: Sequence[str | os.PathLike], *, channels: int, size: int) -> np.ndarray:
+    """Image files as one uint8 batch (N, C, H, W) for a model of ``channels`` (1 or 3) and
+    ``size`` px: each scaled and centre-cropped to ``size`` × ``size``.
+
+    >>> import tempfile, os
+    >>> p = os.path.join(tempfile.mkdtemp(), "x.png"); Image.new("RGB", (6, 4)).save(p)
+    >>> read_image_batch([p, p], channels=1, size=2).shape
+    (2, 1, 2, 2)
+    """
+    mode = "L" if channels == 1 else "RGB"
+    return np.stack([to_array(resize_crop(read_image(p, mode=mode), size)) for p in paths])
 
 
 def write_image(

@@ -42,7 +42,7 @@ def test_sample_grid_with_class_and_metadata(models, tmp_path):
                  "--out", str(out)]) == 0
     assert Image.open(out).size == (3 * 28 + 4 * 2, 3 * 28 + 4 * 2)
     meta = read_metadata(out)
-    assert meta["params"]["seed"] == 1 and meta["params"]["label"] == "3" and len(meta["model_sha256"]) == 64
+    assert meta["params"]["seed"] == 1 and meta["params"]["labels"] == [3] * 9 and len(meta["model_sha256"]) == 64
 
 
 def test_sample_one_row_per_class(models, tmp_path):

@@ -10,15 +10,17 @@ studio are thin layers over these, and every family is reached through :mod:`ate
 ``translate``      image files into the other domain (CycleGAN)
 ``compose``        melodies from a melody model, optionally continuing a primer
 ``evaluate``       metrics against held-out data
+``reproduce``      an artefact again from the recipe inside it, compared with the original
 =================  =========================================================
 """
 
 from atelier.api.evaluation import evaluate
 from atelier.api.models import available_models, interpolate, load, loaded, sample
 from atelier.api.music import compose
+from atelier.api.reproduce import reproduce
 from atelier.api.style import stylize
 from atelier.api.training import resolve_config, train
 from atelier.api.translate import translate
 
-__all__ = ["available_models", "compose", "evaluate", "interpolate", "load", "loaded", "resolve_config", "sample",
-           "stylize", "train", "translate"]
+__all__ = ["available_models", "compose", "evaluate", "interpolate", "load", "loaded", "reproduce", "resolve_config",
+           "sample", "stylize", "train", "translate"]

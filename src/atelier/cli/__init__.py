@@ -17,7 +17,8 @@ from atelier.errors import AtelierError
 from atelier.version import __version__
 
 COMMAND_MODULES = ("atelier.cli.common", "atelier.cli.images", "atelier.cli.style", "atelier.cli.translate",
-                   "atelier.cli.music", "atelier.cli.examples")
+                   "atelier.cli.music", "atelier.cli.examples", "atelier.cli.reproduce",
+                   "atelier.cli.studio")
 
 
 def add_dataclass_options(parser: argparse.ArgumentParser, cls: type, *, skip: tuple[str, ...] = (),

@@ -14,7 +14,6 @@ from atelier.family import DataOptions, EvalOptions, all_presets, get_preset
 from atelier.style.gatys import GATYS_PRESETS
 from atelier.io import write_text
 from atelier.training import TrainConfig
-from atelier.version import __version__
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
@@ -118,9 +117,3 @@ def _demo(args: argparse.Namespace) -> int:
     print(f"gallery written: {index}")
     return 0
 
-
-def provenance(args: argparse.Namespace, model: str) -> dict:
-    """What a written picture or file records of how it was made: the command, its arguments and
-    the model's SHA-256 (``atelier reproduce`` reads it back)."""
-    params = {k: v for k, v in vars(args).items() if k != "handler" and isinstance(v, (int, float, str, list, type(None)))}
-    return {"atelier": __version__, "command": args.command, "params": params, "model_sha256": zoo.model_sha256(model)}

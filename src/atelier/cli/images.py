@@ -8,11 +8,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from atelier.api import load, sample
-from atelier.cli.common import provenance
+from atelier.api import interpolate, load, sample
 from atelier.errors import AtelierError
 from atelier.images.grid import to_pil, write_gif, write_grid
-from atelier.imageio import write_image
+from atelier.imageio import read_image_batch, write_image
+from atelier.provenance import make_recipe, with_output
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
@@ -117,12 +117,8 @@ def _labels(model, label: int | str | None, n: int) -> list[int] | None:
 
 
 def _read_images(paths: list[str], model) -> torch.Tensor:
-    from atelier.imageio import read_image, resize_crop, to_array
-
-    cfg = model.config
-    mode = "L" if cfg.channels == 1 else "RGB"
-    arrs = [to_array(resize_crop(read_image(p, mode=mode), cfg.image_size)) for p in paths]
-    return torch.from_numpy(np.stack(arrs)).float().div(127.5).sub(1.0)
+    batch = read_image_batch(paths, channels=model.config.channels, size=model.config.image_size)
+    return torch.from_numpy(batch).float().div(127.5).sub(1.0)
 
 
 # ---- handlers ----------------------------------------------------------------------------------
@@ -134,17 +130,18 @@ def _sample(args: argparse.Namespace) -> int:
         raise AtelierError(f"--nrow must be at least 1 image per row, got {args.nrow}")
     model = _load_image_model(args.model)
     labels = _labels(model, args.label, args.n)
-    images = sample(model, args.n, seed=args.seed, labels=labels,
-                    truncation=args.truncation, temperature=args.temperature)
+    params = {"n": args.n, "seed": args.seed, "labels": labels, "truncation": args.truncation,
+              "temperature": args.temperature}
+    images = sample(model, **params)
     out = Path(args.out)
-    meta = provenance(args, args.model)
+    recipe = make_recipe("sample", params, model=args.model)
     if out.suffix:
         nrow = args.nrow or (args.n // model.config.num_classes if args.label == "all" else None)
-        write_grid(images, out, nrow=nrow, metadata=meta)
+        write_grid(images, out, nrow=nrow, metadata=with_output(recipe, nrow=nrow))
         print(f"wrote a grid of {args.n} images: {out}")
     else:
         for i, img in enumerate(images):
-            write_image(to_pil(img), out / f"sample_{i:04d}.png", metadata={**meta, "index": i})
+            write_image(to_pil(img), out / f"sample_{i:04d}.png", metadata=with_output(recipe, index=i))
         print(f"wrote {args.n} images to {out}/")
     return 0
 
@@ -162,15 +159,19 @@ def _interpolate(args: argparse.Namespace) -> int:
             raise AtelierError(f"interpolate takes two images, got {len(args.inputs)}")
         _require_vae(model, args.model)
         a, b = _read_images(args.inputs, model)
-        frames = model.interpolate(a, b, steps=args.steps, label=args.label)
+        frames = interpolate(model, a, b, steps=args.steps, label=args.label)
+        recipe = make_recipe("interpolate", {"images": args.inputs, "steps": args.steps, "label": args.label},
+                             model=args.model, input_params=["images"])
     else:
         try:
             seed_a, seed_b = (int(s) for s in args.seeds.split(","))
         except ValueError:
             raise AtelierError(f"--seeds {args.seeds!r}: expected two integers like 0,1") from None
-        frames = model.interpolate(seed_a, seed_b, steps=args.steps, label=args.label)
+        frames = interpolate(model, seed_a, seed_b, steps=args.steps, label=args.label)
+        recipe = make_recipe("interpolate", {"seeds": [seed_a, seed_b], "steps": args.steps, "label": args.label},
+                             model=args.model)
     out = Path(args.out)
-    write_grid(frames, out, nrow=args.steps, metadata=provenance(args, args.model))
+    write_grid(frames, out, nrow=args.steps, metadata=recipe)
     gif = Path(args.gif) if args.gif else out.with_suffix(".gif")
     write_gif(frames, gif)
     print(f"wrote {out} and {gif}")
@@ -191,7 +192,9 @@ def _reconstruct(args: argparse.Namespace) -> int:
     with torch.no_grad():
         recon = model.reconstruct(x, y if model.config.num_classes else None)
     pairs = torch.stack([x, recon], dim=1).flatten(0, 1)  # original, reconstruction, original, …
-    write_grid(pairs, args.out, nrow=min(16, pairs.shape[0]), metadata=provenance(args, args.model))
+    params = {"images": args.images} if args.images else {"data": args.data, "n": args.n}
+    recipe = make_recipe("reconstruct", params, model=args.model, input_params=["images"])
+    write_grid(pairs, args.out, nrow=min(16, pairs.shape[0]), metadata=recipe)
     print(f"wrote originals beside reconstructions: {args.out}")
     return 0
 
@@ -237,6 +240,8 @@ def _decode(args: argparse.Namespace) -> int:
                            f"{shown}; latents must be finite numbers")
     with torch.no_grad():
         images = model.decode(z, _labels(model, args.label, len(z)))
-    write_grid(images, args.out, metadata=provenance(args, args.model))
+    recipe = make_recipe("decode", {"latents": args.latents, "label": args.label}, model=args.model,
+                         input_params=["latents"])
+    write_grid(images, args.out, metadata=recipe)
     print(f"decoded {len(z)} latents: {args.out}")
     return 0

@@ -7,6 +7,7 @@ import argparse
 from pathlib import Path
 
 from atelier.errors import AtelierError
+from atelier.provenance import make_recipe
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
@@ -37,10 +38,13 @@ def _compose(args: argparse.Namespace) -> int:
     from atelier.music.compose import parse_pitches, write_outputs
 
     pitches = None if args.primer_pitches is None else parse_pitches(args.primer_pitches)
-    melodies = compose(args.model, bars=args.bars, n=args.n, temperature=args.temperature, primer=args.primer,
-                       primer_pitches=pitches, seed=args.seed, qpm=args.qpm, program=args.program,
-                       beam_size=args.beam_size, branch_factor=args.branch_factor)
-    paths = write_outputs(melodies, args.out, wav=args.wav, musicxml=args.musicxml, piano_roll=args.piano_roll)
+    params = {"bars": args.bars, "n": args.n, "temperature": args.temperature, "primer": args.primer,
+              "primer_pitches": pitches, "seed": args.seed, "qpm": args.qpm, "program": args.program,
+              "beam_size": args.beam_size, "branch_factor": args.branch_factor}
+    melodies = compose(args.model, **params)
+    recipe = make_recipe("compose", params, model=args.model, input_params=["primer"])
+    paths = write_outputs(melodies, args.out, wav=args.wav, musicxml=args.musicxml, piano_roll=args.piano_roll,
+                          recipe=recipe)
     bars = melodies[0].num_steps // melodies[0].steps_per_bar
     print(f"wrote {len(melodies)} melodies of {bars} bars at {args.qpm:g} qpm ({len(paths)} files) to {args.out}")
     return 0
@@ -48,14 +52,17 @@ def _compose(args: argparse.Namespace) -> int:
 
 def interpolate_command(model, args: argparse.Namespace) -> int:
     """``atelier interpolate MODEL a.mid b.mid --steps N --out FOLDER`` for a MusicVAE."""
-    from atelier.music.compose import interpolate, read_primer, require_music_vae, write_interpolation
+    from atelier.api import interpolate
+    from atelier.music.compose import read_primer, require_music_vae, write_interpolation
 
     require_music_vae(model)
     if len(args.inputs) != 2:
         raise AtelierError(f"interpolate with a music model takes two MIDI files, got {len(args.inputs)}")
     a, b = (read_primer(path) for path in args.inputs)
     melodies = interpolate(model, a, b, steps=args.steps, seed=0)
-    paths = write_interpolation(melodies, args.out)
+    recipe = make_recipe("interpolate", {"melodies": args.inputs, "steps": args.steps, "seed": 0},
+                         model=args.model, input_params=["melodies"])
+    paths = write_interpolation(melodies, args.out, recipe=recipe)
     print(f"wrote {args.steps} steps from {Path(args.inputs[0]).name} to {Path(args.inputs[1]).name} "
           f"({len(paths)} files) to {args.out}")
     return 0

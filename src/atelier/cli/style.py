@@ -11,11 +11,11 @@ import argparse
 import re
 from pathlib import Path
 
-from atelier import __version__
 from atelier.api import load
-from atelier.api.style import stylize
+from atelier.api.style import DEFAULT_MODELS, stylize
 from atelier.errors import AtelierError
 from atelier.imageio import ALPHA_EXTENSIONS, WRITE_FORMATS, write_image
+from atelier.provenance import make_recipe
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
@@ -83,16 +83,17 @@ def _stylize(args: argparse.Namespace) -> int:
     if args.max_pixels is not None and args.max_pixels <= 0:
         raise AtelierError(f"--max-pixels must be positive, got {args.max_pixels}")
     # --preset and --progress have defaults; they reach the library only for the method they belong to.
-    gatys = {"preset": args.preset, "progress": args.progress} if args.method == "gatys" else {}
-    result = stylize(
-        args.content, args.styles, method=args.method, model=args.model, weights=_weights(args.weights),
-        strength=args.strength, preserve_color=args.preserve_color, mask=args.mask, size=args.size, seed=args.seed,
-        backbone=args.backbone, vgg_weights=args.vgg_weights, num_steps=args.num_steps, max_pixels=args.max_pixels,
-        keep_alpha=args.keep_alpha, **gatys,
-    )
-    params = {k: v for k, v in vars(args).items() if k not in ("handler", "progress")}
-    write_image(result.image, out, metadata={"atelier": __version__, "command": "stylize", "params": params,
-                                             **result.metadata})
+    gatys = {"preset": args.preset} if args.method == "gatys" else {}
+    options = dict(weights=_weights(args.weights), strength=args.strength, preserve_color=args.preserve_color,
+                   mask=args.mask, size=args.size, seed=args.seed, backbone=args.backbone,
+                   vgg_weights=args.vgg_weights, num_steps=args.num_steps, max_pixels=args.max_pixels,
+                   keep_alpha=args.keep_alpha, **gatys)
+    model = args.model or DEFAULT_MODELS.get(args.method)  # recorded by name, so reproduce finds the same one
+    result = stylize(args.content, args.styles, method=args.method, model=model,
+                     progress=args.progress if gatys else None, **options)
+    params = {"content": args.content, "styles": args.styles, "method": args.method, **options}
+    recipe = make_recipe("stylize", params, model=model, input_params=["content", "styles", "mask", "vgg_weights"])
+    write_image(result.image, out, metadata={**result.metadata, **recipe})
     w, h = result.image.size
     print(f"wrote {out} ({w}×{h}, {args.method})")
     return 0

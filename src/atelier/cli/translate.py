@@ -8,7 +8,9 @@ from __future__ import annotations
 import argparse
 
 from atelier.api import load, translate
-from atelier.cli.common import provenance
+from atelier.api.translate import _expand_inputs
+from atelier.imageio import READ_EXTENSIONS
+from atelier.provenance import make_recipe
 from atelier.style.cyclegan import KIND
 
 
@@ -27,8 +29,12 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
 
 def _translate(args: argparse.Namespace) -> int:
     model = load(args.model, kind=KIND)  # first: a bad checkpoint is the first thing to report
+    params = {"inputs": [str(f) for f in _expand_inputs(args.inputs, READ_EXTENSIONS)], "direction": args.direction,
+              "size": args.size, "compare": args.compare}
+    # Each file records the one input it came from ("input", added by translate) among all of them.
+    recipe = make_recipe("translate", params, model=args.model, input_params=["inputs"])
     paths = translate(model, args.inputs, out=args.out, direction=args.direction, size=args.size,
-                      compare=args.compare, metadata=provenance(args, args.model), progress=args.progress)
+                      compare=args.compare, metadata=recipe, progress=args.progress)
     where = paths[0] if len(paths) == 1 else f"{paths[0].parent}/"
     print(f"translated {len(paths)} image{'s' if len(paths) != 1 else ''} {args.direction}: {where}")
     return 0

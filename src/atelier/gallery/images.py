@@ -60,7 +60,7 @@ def image_generation_section(out: Path, quick: bool) -> Section:
     for name, entry in sorted(shipped.items()):
         if entry.kind not in ("gan", "vae"):
             continue
-        report = evaluate(name, num_samples=250 if quick else 500, iwae_k=20 if quick else 50)
+        report = evaluate(name, num_samples=250 if quick else 500, iwae_k=20 if quick else 50, progress=False)
         rows.append({"model": name, **report.metrics})
     columns = ["model", "fd", "kid_mean", "is_mean", "precision", "recall", "neg_elbo_nats"]
     columns += sorted({k for r in rows for k in r if k.startswith("iwae")})

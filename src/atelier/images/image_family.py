@@ -98,8 +98,9 @@ class ImageFamily(Family):
         labels = [i % classes for i in range(n)] if classes else None
         chunks = []
         with torch.no_grad():
-            starts = range(0, n, SAMPLE_CHUNK)
-            for i, start in enumerate(tqdm(starts, desc="sampling", unit="chunk", disable=not progress, leave=False)):
+            bar = tqdm(range(0, n, SAMPLE_CHUNK), desc="sampling", unit="chunk", leave=False,
+                       disable=None if progress else True)  # None: shown on a terminal only
+            for i, start in enumerate(bar):
                 size = min(SAMPLE_CHUNK, n - start)
                 chunk_labels = labels[start:start + size] if labels else None
                 chunks.append(model.sample(size, seed=seed + i, labels=chunk_labels))

@@ -179,7 +179,7 @@ def importance_weighted_nll(vae: VAE, images: torch.Tensor, labels: torch.Tensor
     per_chunk = min(n, batch_size)  # images per chunk
     samples_per_pass = max(1, batch_size // per_chunk)
     total = 0.0
-    bar = tqdm(total=n, desc=f"IWAE bound, k={k}", unit="image", disable=not progress, leave=False)
+    bar = tqdm(total=n, desc=f"IWAE bound, k={k}", unit="image", disable=None if progress else True, leave=False)
     for start in range(0, n, per_chunk):
         x = images[start:start + per_chunk].to(device)  # (b, C, H, W)
         y = None if labels is None else labels[start:start + per_chunk].to(device)

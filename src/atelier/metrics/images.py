@@ -428,7 +428,7 @@ def lite0_outputs(images: torch.Tensor, *, batch_size: int = 64, size: int = LIT
     net = _lite0(device)
     feats, probs = [], []
     starts = range(0, images.shape[0], batch_size)
-    for start in tqdm(starts, desc="EfficientNet-Lite0 features", unit="batch", disable=not progress, leave=False):
+    for start in tqdm(starts, desc="EfficientNet-Lite0 features", unit="batch", disable=None if progress else True, leave=False):
         x = images[start:start + batch_size].to(device, torch.float32).expand(-1, 3, -1, -1)  # grey → RGB
         x = F.interpolate(x, size=(size, size), mode="bilinear", antialias=True, align_corners=False)
         f = net.pooled(preprocess(x).contiguous(memory_format=torch.channels_last))  # (B, 1280)

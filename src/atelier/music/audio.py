@@ -14,19 +14,21 @@ written atomically.
 from __future__ import annotations
 
 import io
+import json
 import os
 import warnings
 import wave
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from atelier.errors import AtelierError, choose_one
 from atelier.io import atomic_write
 from atelier.music.events import Melody
+from atelier.provenance import add_wav_info, wav_recipe_fields
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -156,13 +158,14 @@ def render_audio(
     return Audio(samples.astype(np.float32), sample_rate, used)
 
 
-def write_wav(audio: Audio, path: str | os.PathLike) -> Path:
-    """Write ``audio`` as a 16-bit mono WAV file, atomically.
+def write_wav(audio: Audio, path: str | os.PathLike, *, metadata: dict[str, Any] | None = None) -> Path:
+    """Write ``audio`` as a 16-bit mono WAV file, atomically; ``metadata`` (a recipe) goes into a
+    ``LIST``/``INFO`` chunk after the samples (:func:`atelier.provenance.read_recipe` reads it).
 
     >>> import tempfile, os
     >>> p = write_wav(Audio(np.zeros(100, np.float32), 8000, "sine"), os.path.join(tempfile.mkdtemp(), "a.wav"))
-    >>> p.stat().st_size
-    244
+    >>> p.stat().st_size, read_wav(p).samples.shape
+    (244, (100,))
     """
     pcm = (np.clip(audio.samples, -1.0, 1.0) * 32767).round().astype("<i2")
 
@@ -172,8 +175,24 @@ def write_wav(audio: Audio, path: str | os.PathLike) -> Path:
             out.setsampwidth(2)
             out.setframerate(audio.sample_rate)
             out.writeframes(pcm.tobytes())
+        if metadata:
+            add_wav_info(tmp, wav_recipe_fields(metadata))
 
     return atomic_write(path, write)
+
+
+def read_wav(path: str | os.PathLike) -> Audio:
+    """A 16-bit mono WAV file (as :func:`write_wav` writes) as :class:`Audio` in [-1, 1]."""
+    try:
+        with wave.open(os.fspath(path), "rb") as f:
+            if f.getsampwidth() != 2 or f.getnchannels() != 1:
+                raise AtelierError(f"WAV file {path}: {f.getnchannels()} channels of {8 * f.getsampwidth()} bits; "
+                                   "expected 16-bit mono")
+            pcm = np.frombuffer(f.readframes(f.getnframes()), dtype="<i2")
+            rate = f.getframerate()
+    except (wave.Error, EOFError, OSError) as exc:
+        raise AtelierError(f"WAV file {path}: cannot be read ({exc})") from None
+    return Audio(pcm.astype(np.float32) / 32767, rate, "file")
 
 
 def plot_piano_roll(
@@ -182,8 +201,10 @@ def plot_piano_roll(
     *,
     titles: Sequence[str] | None = None,
     dpi: int = 100,
+    metadata: dict[str, Any] | None = None,
 ) -> Path:
-    """Draw one piano roll per melody (stacked, shared time axis, bar lines) into a PNG, atomically.
+    """Draw one piano roll per melody (stacked, shared time axis, bar lines) into a PNG, atomically;
+    ``metadata`` (a recipe) goes into the PNG's ``atelier`` text chunk, as :func:`atelier.imageio.write_image` puts it.
 
     >>> import tempfile, os
     >>> from atelier.music.events import Note
@@ -192,7 +213,8 @@ def plot_piano_roll(
     '.png'
     """
     figure = _piano_roll_figure(melodies, titles=titles, dpi=dpi)
-    return atomic_write(path, lambda tmp: figure.savefig(tmp, format="png"))
+    text = {"atelier": json.dumps(metadata, sort_keys=True, default=str)} if metadata else None
+    return atomic_write(path, lambda tmp: figure.savefig(tmp, format="png", metadata=text))
 
 
 def piano_roll_image(

@@ -26,6 +26,7 @@ from typing import Any
 from atelier.errors import AtelierError
 from atelier.family import TrainedModel
 from atelier.music.events import Melody, MelodyEncoding, Note
+from atelier.provenance import with_output
 
 DEFAULT_BARS = 16  # melody RNN; a MusicVAE always makes its own length
 MIN_QPM, MAX_QPM = 20.0, 400.0  # the tempo range MIDI reading accepts
@@ -184,10 +185,14 @@ def write_outputs(
     piano_roll: bool = True,
     prefix: str = "melody",
     renderer: str = "auto",
+    recipe: dict[str, Any] | None = None,
 ) -> list[Path]:
     """Write each melody as ``PREFIX_001.mid`` (tempo and instrument set), and optionally ``.wav``
     (General MIDI soundfont, the sine synthesiser as fallback), ``.png`` (piano roll) and
     ``.musicxml`` (notation). All files appear together or not at all. Returns the paths.
+
+    ``recipe`` (:func:`atelier.provenance.make_recipe` of the call that made the melodies) goes into
+    every MIDI, WAV and PNG file, with ``output`` naming the file and, for audio, the renderer used.
     """
     from atelier.music.audio import plot_piano_roll, render_audio, write_wav
     from atelier.music.midi import write_midi, write_musicxml
@@ -199,11 +204,15 @@ def write_outputs(
     def write(folder: Path) -> None:
         for i, melody in enumerate(melodies):
             stem = folder / f"{prefix}_{i + 1:03d}"
-            write_midi(melody, stem.with_suffix(".mid"))
+            mid = stem.with_suffix(".mid")
+            write_midi(melody, mid, metadata=with_output(recipe, file=mid.name, index=i))
             if wav:
-                write_wav(render_audio(melody, renderer=renderer), stem.with_suffix(".wav"))
+                audio = render_audio(melody, renderer=renderer)
+                write_wav(audio, stem.with_suffix(".wav"), metadata=with_output(
+                    recipe, file=f"{stem.name}.wav", index=i, renderer=audio.renderer))
             if piano_roll:
-                plot_piano_roll(melody, stem.with_suffix(".png"), titles=[melody.name or stem.name])
+                plot_piano_roll(melody, stem.with_suffix(".png"), titles=[melody.name or stem.name],
+                                metadata=with_output(recipe, file=f"{stem.name}.png", index=i))
             if musicxml:
                 write_musicxml(melody, stem.with_suffix(".musicxml"))
 
@@ -211,9 +220,10 @@ def write_outputs(
 
 
 def write_interpolation(melodies: Sequence[Melody], out_dir: str | os.PathLike, *, wav: bool = True,
-                        renderer: str = "auto") -> list[Path]:
+                        renderer: str = "auto", recipe: dict[str, Any] | None = None) -> list[Path]:
     """An interpolation: ``step_01.mid`` … one file per point, ``interpolation.mid`` (all points one
-    after another), ``interpolation.png`` (their piano rolls, stacked) and ``interpolation.wav``."""
+    after another), ``interpolation.png`` (their piano rolls, stacked) and ``interpolation.wav``.
+    ``recipe``, as for :func:`write_outputs`, goes into each of them."""
     from atelier.music.audio import plot_piano_roll, render_audio, write_wav
     from atelier.music.midi import write_midi
 
@@ -224,12 +234,16 @@ def write_interpolation(melodies: Sequence[Melody], out_dir: str | os.PathLike, 
 
     def write(folder: Path) -> None:
         for i, melody in enumerate(melodies):
-            write_midi(melody, folder / f"step_{i + 1:02d}.mid")
-        write_midi(whole, folder / "interpolation.mid")
+            name = f"step_{i + 1:02d}.mid"
+            write_midi(melody, folder / name, metadata=with_output(recipe, file=name))
+        write_midi(whole, folder / "interpolation.mid", metadata=with_output(recipe, file="interpolation.mid"))
         plot_piano_roll(melodies, folder / "interpolation.png",
-                        titles=[f"step {i + 1} of {len(melodies)}" for i in range(len(melodies))])
+                        titles=[f"step {i + 1} of {len(melodies)}" for i in range(len(melodies))],
+                        metadata=with_output(recipe, file="interpolation.png"))
         if wav:
-            write_wav(render_audio(whole, renderer=renderer), folder / "interpolation.wav")
+            audio = render_audio(whole, renderer=renderer)
+            write_wav(audio, folder / "interpolation.wav",
+                      metadata=with_output(recipe, file="interpolation.wav", renderer=audio.renderer))
 
     return write_folder(out_dir, write)
 

@@ -23,6 +23,7 @@ Writes go to a temporary file that is renamed into place: an interrupted write l
 from __future__ import annotations
 
 import io
+import json
 import math
 import os
 import re
@@ -48,6 +49,7 @@ MUSICXML_WRITE_FORMATS = {".musicxml": "musicxml", ".xml": "musicxml", ".mxl": "
 DRUM_CHANNEL = 9  # General MIDI channel 10, counted from 0
 MIN_QPM, MAX_QPM = 20.0, 400.0
 DEFAULT_RESOLUTION = 480  # ticks per quarter when writing: divisible by 2, 3, 4, 5, 6, 8, 16
+METADATA_PREFIX = "atelier "  # a text meta event starting so holds the recipe's JSON
 
 
 Meter = tuple[int, int]
@@ -326,17 +328,53 @@ def pretty_midi_to_melody(
 
 
 def write_midi(
-    melody: Melody, path: str | os.PathLike, *, program: int | None = None, qpm: float | None = None
+    melody: Melody,
+    path: str | os.PathLike,
+    *,
+    program: int | None = None,
+    qpm: float | None = None,
+    metadata: dict[str, Any] | None = None,
 ) -> Path:
     """Write ``melody`` as a MIDI file (type 1) atomically; ``program`` / ``qpm`` override the melody's.
+    ``metadata`` (a recipe) goes into a text meta event at the start of the first track, where
+    :func:`read_midi_metadata` finds it; players ignore it.
 
     >>> import tempfile, os
-    >>> p = write_midi(Melody((Note(60, 0, 4),), num_steps=4), os.path.join(tempfile.mkdtemp(), "m.mid"), program=73)
-    >>> p.name
-    'm.mid'
+    >>> p = write_midi(Melody((Note(60, 0, 4),), num_steps=4), os.path.join(tempfile.mkdtemp(), "m.mid"), program=73,
+    ...                metadata={"seed": 3})
+    >>> p.name, read_midi_metadata(p)
+    ('m.mid', {'seed': 3})
     """
     pm = melody_to_pretty_midi(melody, program=program, qpm=qpm)
-    return atomic_write(path, pm.write)
+    if not metadata:
+        return atomic_write(path, pm.write)
+    import mido
+
+    buffer = io.BytesIO()
+    pm.write(buffer)
+    mid = mido.MidiFile(file=io.BytesIO(buffer.getvalue()))
+    # ASCII JSON (json's default) fits the text event's latin-1 bytes unchanged.
+    text = METADATA_PREFIX + json.dumps(metadata, sort_keys=True, default=str)
+    mid.tracks[0].insert(0, mido.MetaMessage("text", text=text, time=0))
+    return atomic_write(path, mid.save)
+
+
+def read_midi_metadata(path: str | os.PathLike) -> dict[str, Any]:
+    """The metadata :func:`write_midi` embedded, or ``{}``; an unreadable file is an error."""
+    import mido
+
+    path = Path(path)
+    try:
+        mid = mido.MidiFile(file=io.BytesIO(_read_midi_bytes(path)))
+    except AtelierError:
+        raise
+    except Exception as error:  # mido raises OSError, EOFError, ValueError, IndexError, ...
+        raise AtelierError(f"MIDI file {path}: cannot be read ({' '.join(str(error).split())})") from None
+    for track in mid.tracks:
+        for msg in track:
+            if msg.type == "text" and msg.text.startswith(METADATA_PREFIX):
+                return json.loads(msg.text[len(METADATA_PREFIX):])
+    return {}
 
 
 # ---------------------------------------------------------------------------------------------
