@@ -38,12 +38,39 @@ def _umask() -> int:
     return mask
 
 
-def write_npz(path: str | os.PathLike, *, compressed: bool = True, **arrays) -> Path:
-    """Save NumPy arrays as ``.npz`` atomically (never with pickled objects)."""
+NPZ_METADATA_KEY = "atelier"  # the .npz array that holds the recipe's JSON (one string, never a pickle)
+
+
+def write_npz(path: str | os.PathLike, *, compressed: bool = True, metadata: dict | None = None, **arrays) -> Path:
+    """Save NumPy arrays as ``.npz`` atomically (never with pickled objects). ``metadata`` (a recipe)
+    goes in as a 0-d string array ``atelier`` holding its JSON, which :func:`read_npz_metadata` reads.
+
+    >>> import os, tempfile, numpy as np
+    >>> p = write_npz(os.path.join(tempfile.mkdtemp(), "z.npz"), mu=np.zeros((2, 3)), metadata={"seed": 1})
+    >>> read_npz_metadata(p)
+    {'seed': 1}
+    """
+    import json
+
     import numpy as np
+
+    if metadata:
+        arrays[NPZ_METADATA_KEY] = np.array(json.dumps(metadata, sort_keys=True, default=str))
 
     def write(tmp: str) -> None:
         with open(tmp, "wb") as fh:
             (np.savez_compressed if compressed else np.savez)(fh, **arrays)
 
     return atomic_write(path, write)
+
+
+def read_npz_metadata(path: str | os.PathLike) -> dict:
+    """The metadata :func:`write_npz` embedded, or ``{}``; pickled arrays are refused, never loaded."""
+    import json
+
+    import numpy as np
+
+    with np.load(path, allow_pickle=False) as npz:
+        if NPZ_METADATA_KEY not in npz.files:
+            return {}
+        return json.loads(str(npz[NPZ_METADATA_KEY]))

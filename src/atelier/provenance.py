@@ -14,9 +14,14 @@ Every picture, MIDI file and WAV file Atelier writes can carry a *recipe*, a sma
                    ``index``, a file of a folder), when the call made more than one thing
 =================  ==========================================================================
 
-It lives in a PNG ``atelier`` text chunk (JPEG, WebP: EXIF ImageDescription), a MIDI text meta
-event, or a WAV ``LIST``/``INFO`` chunk (``ICMT``). :func:`read_recipe` reads any of them, telling the
-format by the file's first bytes, not its name; ``atelier reproduce`` re-runs the recipe.
+It lives in a PNG ``atelier`` text chunk (JPEG, WebP: EXIF ImageDescription), a GIF comment, a MIDI
+text meta event, a WAV ``LIST``/``INFO`` chunk (``ICMT``), a MusicXML ``<miscellaneous-field
+name="atelier">`` or an ``.npz`` string array ``atelier``. :func:`read_recipe` reads any of them,
+telling the format by the file's content, not its name; ``atelier reproduce`` re-runs the recipe.
+
+A file that no single call made (the studio's grid of pictures each sampled from its own seed, the
+answer cut from a call-and-response melody) has a recipe of command ``"sequence"``
+(:func:`make_sequence`): the recipes of its ``parts`` and how the file is made from them (``assemble``).
 
     >>> import os, tempfile
     >>> from PIL import Image
@@ -39,13 +44,16 @@ from typing import Any
 from atelier import zoo
 from atelier.errors import AtelierError
 from atelier.imageio import read_metadata
-from atelier.music.midi import read_midi_metadata
+from atelier.images.grid import read_gif_metadata
+from atelier.io import read_npz_metadata
+from atelier.music.midi import read_midi_metadata, read_musicxml_metadata
 from atelier.version import __version__
 
 FORMAT = 1  # raise when a recipe's meaning changes; readers refuse recipes newer than they know
 WAV_RECIPE_TAG = b"ICMT"  # the INFO comment field holds the recipe's JSON
 WAV_SOFTWARE_TAG = b"ISFT"
-KINDS = ("PNG", "JPEG", "WebP", "MIDI", "WAV")
+KINDS = ("PNG", "JPEG", "WebP", "GIF", "MIDI", "WAV", "MusicXML", "NPZ")
+ASSEMBLIES = ("grid", "crop")  # how a "sequence" recipe's file is made from its parts' results
 
 
 def make_recipe(command: str, params: Mapping[str, Any], *, model: str | os.PathLike | None = None,
@@ -89,6 +97,27 @@ def _pin(value: Any, inputs: dict[str, str]) -> Any:
     return path
 
 
+def make_sequence(parts: Iterable[Mapping[str, Any]], *, assemble: str, **options: Any) -> dict[str, Any]:
+    """The recipe of a file assembled from the results of several calls (``parts``, each a recipe).
+
+    ``assemble``: ``"grid"``: each part makes one picture; they are tiled ``nrow`` a row (as
+    :func:`atelier.images.grid.write_grid` does). ``"crop"``: one ``compose`` part; the file is the
+    melody ``output.index`` of its result from ``start_step`` on (:func:`atelier.music.compose.crop`).
+    ``inputs`` gathers the parts' inputs; each part keeps its own model.
+
+    >>> part = make_recipe("sample", {"n": 1, "seed": 5}, model="mnist-dcgan", output={"index": 0})
+    >>> r = make_sequence([part, part], assemble="grid", nrow=2)
+    >>> r["command"], r["params"]["assemble"], r["params"]["nrow"], len(r["params"]["parts"])
+    ('sequence', 'grid', 2, 2)
+    """
+    if assemble not in ASSEMBLIES:
+        raise AtelierError(f"unknown assembly {assemble!r}; choose one of: {', '.join(ASSEMBLIES)}")
+    parts = [{k: v for k, v in part.items() if k not in ("format", "atelier", "studio")} for part in parts]
+    inputs = {path: sha for part in parts for path, sha in part.get("inputs", {}).items()}
+    return {"format": FORMAT, "atelier": __version__, "command": "sequence",
+            "params": {"parts": parts, "assemble": assemble, **options}, "inputs": inputs}
+
+
 def with_output(recipe: Mapping[str, Any] | None, **output: Any) -> dict[str, Any] | None:
     """``recipe`` with ``output`` naming which part of the call's result one file holds."""
     if recipe is None:
@@ -97,22 +126,38 @@ def with_output(recipe: Mapping[str, Any] | None, **output: Any) -> dict[str, An
 
 
 def file_kind(path: str | os.PathLike) -> str | None:
-    """"PNG", "JPEG", "WebP", "MIDI" or "WAV", told by the first bytes; None for anything else."""
+    """One of :data:`KINDS`, told by the content (first bytes; a zip's member names); None for anything else."""
     with open(path, "rb") as f:
-        head = f.read(12)
+        head = f.read(1024)
     if head.startswith(b"\x89PNG\r\n\x1a\n"):
         return "PNG"
     if head.startswith(b"\xff\xd8\xff"):
         return "JPEG"
+    if head.startswith((b"GIF87a", b"GIF89a")):
+        return "GIF"
     if head.startswith(b"MThd"):
         return "MIDI"
     if head[:4] == b"RIFF" and head[8:12] in (b"WEBP", b"WAVE"):
         return "WebP" if head[8:12] == b"WEBP" else "WAV"
+    if b"<score-partwise" in head or b"<score-timewise" in head:
+        return "MusicXML"
+    if head.startswith(b"PK\x03\x04"):  # a zip: a compressed MusicXML score (.mxl) or NumPy arrays (.npz)
+        import zipfile
+
+        try:
+            with zipfile.ZipFile(path) as archive:
+                names = archive.namelist()
+        except zipfile.BadZipFile:
+            return None
+        if "META-INF/container.xml" in names:
+            return "MusicXML"
+        if names and all(n.endswith(".npy") for n in names):
+            return "NPZ"
     return None
 
 
 def read_recipe(path: str | os.PathLike) -> dict[str, Any]:
-    """The recipe inside an artefact Atelier wrote (PNG, JPEG, WebP, MIDI or WAV).
+    """The recipe inside an artefact Atelier wrote (one of :data:`KINDS`).
 
     A missing file, another kind of file, a file without a recipe, or a recipe of a newer format
     is a one-line :class:`~atelier.errors.AtelierError`.
@@ -124,8 +169,14 @@ def read_recipe(path: str | os.PathLike) -> dict[str, Any]:
     try:
         if kind in ("PNG", "JPEG", "WebP"):
             recipe = read_metadata(path)
+        elif kind == "GIF":
+            recipe = read_gif_metadata(path)
         elif kind == "MIDI":
             recipe = read_midi_metadata(path)
+        elif kind == "MusicXML":
+            recipe = read_musicxml_metadata(path)
+        elif kind == "NPZ":
+            recipe = read_npz_metadata(path)
         elif kind == "WAV":
             text = read_wav_info(path).get(WAV_RECIPE_TAG.decode(), "")
             recipe = json.loads(text) if text else {}

@@ -40,14 +40,40 @@ def _reproduce(path, capsys):
      "songs/melody_002.mid"),
     (["compose", "essen-musicvae-2bar", "--n", "2", "--wav", "--temperature", "0.8"], "vae/melody_001.wav"),
     (["interpolate", "essen-musicvae-2bar", "{ex}/a.mid", "{ex}/b.mid", "--steps", "3"], "mm/interpolation.wav"),
+    (["compose", "essen-melody-rnn", "--bars", "4", "--n", "2", "--seed", "5", "--no-piano-roll"],
+     "xml/melody_002.musicxml"),
+    (["encode", "mnist-vae", "{ex}/a.png", "{ex}/b.png"], "z.npz"),
 ], ids=["sample-grid", "sample-folder", "interpolate-strip", "interpolate-images", "reconstruct-data",
         "reconstruct-files", "stylize-fast", "stylize-adain", "stylize-gatys", "compose-midi", "compose-wav",
-        "interpolate-melodies"])
+        "interpolate-melodies", "compose-musicxml", "encode-npz"])
 def test_each_artefact_reproduces_identically(files, tmp_path, capsys, command, artefact):
     target = tmp_path / artefact
     out = target.parent if "/" in artefact else target  # a folder of outputs, or the one file
     assert main([c.format(ex=files / "ex") for c in command] + ["--out", str(out)]) == 0
     _reproduce(target, capsys)
+
+
+def test_the_gif_beside_an_interpolation_strip_reproduces_identically(files, tmp_path, capsys):
+    assert main(["interpolate", "mnist-vae", str(files / "ex" / "a.png"), str(files / "ex" / "b.png"),
+                 "--steps", "4", "--out", str(tmp_path / "strip.png"), "--gif", str(tmp_path / "anim.gif")]) == 0
+    _reproduce(tmp_path / "anim.gif", capsys)
+    with Image.open(tmp_path / "anim.reproduced.gif") as gif:
+        assert gif.n_frames == 6  # 4 forward, 2 back
+
+
+def test_a_studio_style_grid_of_one_seed_samples_reproduces_identically(tmp_path, capsys):
+    import torch
+
+    import atelier
+    from atelier.images.grid import write_grid
+    from atelier.provenance import make_recipe, make_sequence
+
+    seeds = [11, 12, 13, 14]
+    parts = [make_recipe("sample", {"n": 1, "seed": s, "labels": None}, model="mnist-dcgan", output={"index": 0})
+             for s in seeds]
+    pictures = torch.cat([atelier.sample("mnist-dcgan", 1, seed=s) for s in seeds])
+    path = write_grid(pictures, tmp_path / "grid.png", nrow=4, metadata=make_sequence(parts, assemble="grid", nrow=4))
+    _reproduce(path, capsys)
 
 
 def test_compose_writes_a_recipe_into_the_piano_roll_too(files, tmp_path, capsys):

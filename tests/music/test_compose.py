@@ -119,7 +119,7 @@ def test_write_outputs_writes_every_format(tmp_path):
 
 
 def test_a_failed_write_leaves_nothing(tmp_path, monkeypatch):
-    def broken(melody, path):
+    def broken(melody, path, **options):
         raise OSError("disk full")
 
     monkeypatch.setattr("atelier.music.midi.write_musicxml", broken)

@@ -193,7 +193,10 @@ def test_a_sample_job_keeps_its_pictures_with_their_recipe(client):
     assert recipe["model"] == "mnist-cgan" and recipe["model_sha256"] and recipe["atelier"]
     job_params = {"model": "mnist-cgan", "n": 2, "seed": 5, "label": "all", "truncation": None}
     assert recipe["studio"]["params"] == job_params and recipe["studio"]["job"] == "sample"
-    assert read_metadata(path.with_name("grid.png"))["params"] == job_params
+    grid = read_metadata(path.with_name("grid.png"))  # the 20 calls and how they were tiled, and the job
+    assert grid["command"] == "sequence" and grid["params"]["assemble"] == "grid" and grid["params"]["nrow"] == 2
+    assert grid["params"]["parts"][2]["params"] == recipe["params"] and len(grid["params"]["parts"]) == 20
+    assert grid["studio"]["params"] == job_params
     assert client.get("/api/items?kind=image").json()[0]["id"] == item["id"]
     assert client.get("/api/items?kind=music").json() == [] or all(
         i["kind"] == "music" for i in client.get("/api/items?kind=music").json())
@@ -364,8 +367,10 @@ def test_a_restarted_studio_has_its_history_and_fails_what_was_cut_short(tmp_pat
 
 
 def test_reproduce_says_every_kind_of_item_is_identical(client):
-    """Files one public API call made carry that call's recipe; re-running it gives the same content."""
+    """Every file of every item carries a recipe (one call's, or a sequence of calls'); re-running it
+    gives the same content."""
     ids = [submit(client, "sample", model="mnist-cgan", n=2, seed=7, label=4, truncation=0.8),
+           submit(client, "vary", model="mnist-dcgan", seed=3, n=2, strength=0.3),
            submit(client, "interpolate", model="mnist-dcgan", seed_a=2, seed_b=9, steps=3),
            submit(client, "stylize", content="coffee", styles=["shipwreck"], method="fast", size=32),
            submit(client, "compose", model="essen-melody-rnn", bars=2, primer_notes=[[60, 0, 2], [67, 2, 4]]),
@@ -377,7 +382,90 @@ def test_reproduce_says_every_kind_of_item_is_identical(client):
         check = wait(client, submit(client, "reproduce", item=item))
         assert check["status"] == "done", check["error"]
         assert check["result"]["identical"] and check["result"]["checked"], check["result"]
+        files = set(client.get(f"/api/items/{item}").json()["files"]) - {"recipe.json"}
+        assert set(check["result"]["checked"]) == files  # grids, GIF, before.png, MusicXML, answer.mid too
     assert client.post("/api/jobs", json={"kind": "reproduce", "params": {"item": "0" * 16}}).status_code == 400
+
+
+# -- own models and Gatys ---------------------------------------------------------------------------
+
+
+def test_own_models_are_offered_by_short_name_and_sample_through_a_job(tmp_path):
+    """A checkpoint trained into a models folder joins the catalogue; the client names it, the server
+    maps the name to the file, and a path the catalogue does not hold is refused."""
+    import atelier
+    from atelier.zoo import sha256_file
+
+    models = tmp_path / "mine"
+    atelier.train("mlp-gan", data="digits", out=models / "tiny", overrides=["mlp_hidden=16,16"],
+                  train_config=atelier.TrainConfig(num_steps=2, batch_size=8, progress=False, tensorboard=False,
+                                                   sample_every=0))
+    (models / "junk.safetensors").write_bytes(b"not a checkpoint")  # left out, never a failed page
+    name = "mine/tiny/checkpoint.safetensors"
+    checkpoint = models / "tiny" / "checkpoint.safetensors"
+    app = create_app(tmp_path / "studio", token=TOKEN, model_dirs=[models])
+    with TestClient(app, base_url=BASE, headers=AUTH) as own:
+        catalogue = own.get("/api/models").json()
+        image = {m["name"]: m for m in catalogue["image"]}
+        assert "mnist-dcgan" in image and image[name]["kind"] == "gan" and image[name]["num_classes"] == 0
+        assert not [n for n in image if "junk" in n]
+        job = wait(own, submit(own, "sample", model=name, n=2, seed=3))
+        assert job["status"] == "done", job["error"]
+        item = own.get(f"/api/items/{job['item']}").json()
+        assert item["recipe"]["params"]["model"] == name and item["recipe"]["models"][name] == sha256_file(checkpoint)
+        recipe = read_metadata(app.state.store.items_dir / item["id"] / "image_001.png")
+        assert recipe["model"] == str(checkpoint.resolve())  # what `atelier reproduce` loads
+        check = wait(own, submit(own, "reproduce", item=item["id"]))
+        assert check["status"] == "done" and check["result"]["identical"], check["result"]
+        for outside in [str(checkpoint), str(checkpoint.resolve()), "mine/../mine/tiny/checkpoint.safetensors",
+                        "tiny/checkpoint.safetensors"]:
+            r = own.post("/api/jobs", json={"kind": "sample", "params": {"model": outside}})
+            assert r.status_code == 400 and "model" in r.json()["error"], outside
+        # a file the client names beside a shipped model is not used: the server maps names itself
+        job = wait(own, submit(own, "sample", model="mnist-dcgan", n=1, model_file=str(checkpoint)))
+        recipe = own.get(f"/api/items/{job['item']}").json()["recipe"]
+        assert "model_file" not in recipe["params"] and list(recipe["models"]) == ["mnist-dcgan"]
+
+
+def test_gatys_reports_every_step_and_reproduces(client):
+    job = wait(client, submit(client, "stylize", content="chelsea", styles=["the_scream"], method="gatys",
+                              size=64, num_steps=2))
+    assert job["status"] == "done", job["error"]
+    assert job["step"] == job["total"] == 3 + 2 * 2  # load, paint, write as every stylize; 2 steps at 2 scales
+    item = client.get(f"/api/items/{job['item']}").json()
+    assert item["recipe"]["params"]["preset"] == "fast" and "model" not in item["recipe"]["params"]
+    with Image.open(client.app.state.store.items_dir / item["id"] / "stylized.png") as img:
+        assert max(img.size) == 64
+    check = wait(client, submit(client, "reproduce", item=item["id"]))
+    assert check["status"] == "done" and check["result"]["identical"], check["result"]
+
+
+def test_gatys_is_cancelled_between_steps(client):
+    job_id = submit(client, "stylize", content="chelsea", styles=["starry_night"], method="gatys", size=64,
+                    num_steps=300)  # 600 steps: far longer than the test waits
+    deadline = time.monotonic() + 60
+    while (job := client.get(f"/api/jobs/{job_id}").json())["step"] < 4:
+        assert job["status"] in ("queued", "running") and time.monotonic() < deadline, job
+        time.sleep(0.05)
+    worker = client.app.state.runner._process.pid
+    asked = time.monotonic()
+    client.post(f"/api/jobs/{job_id}/cancel")
+    job = wait(client, job_id, timeout=10)
+    assert job["status"] == "cancelled" and job["step"] < job["total"] == 603
+    # stopped by the step's own check, not by the server killing the worker after its grace period
+    assert time.monotonic() - asked < 2 and client.app.state.runner._process.pid == worker
+
+
+@pytest.mark.parametrize("params, word", [
+    ({"size": 1024}, "size=1024"),
+    ({"model": "adain-decoder"}, "model"),
+    ({"preset": "quality"}, "preset"),
+    ({"num_steps": 0}, "num_steps=0"),
+])
+def test_bad_gatys_params_are_refused(client, params, word):
+    body = {"kind": "stylize", "params": {"content": "chelsea", "styles": ["the_scream"], "method": "gatys", **params}}
+    r = client.post("/api/jobs", json=body)
+    assert r.status_code == 400 and word in r.json()["error"], r.text
 
 
 def test_the_command_names_the_extra_when_the_web_packages_are_missing(monkeypatch, capsys, tmp_path):
@@ -388,3 +476,10 @@ def test_the_command_names_the_extra_when_the_web_packages_are_missing(monkeypat
     monkeypatch.setitem(sys.modules, "uvicorn", None)  # `import uvicorn` now fails as if it were not installed
     assert main(["studio", "--data-dir", str(tmp_path / "d")]) == 2
     assert 'pip install "atelier[studio]"' in capsys.readouterr().err
+
+
+def test_the_command_refuses_a_models_folder_that_does_not_exist(capsys, tmp_path):
+    from atelier.cli import main
+
+    assert main(["studio", "--data-dir", str(tmp_path / "d"), "--models", str(tmp_path / "nowhere")]) == 2
+    assert "--models" in capsys.readouterr().err and not (tmp_path / "d").exists()

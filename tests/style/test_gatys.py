@@ -154,3 +154,26 @@ def test_config_checks_its_fields_and_is_frozen():
     with pytest.raises(FrozenInstanceError):
         GATYS_PRESETS["default"].num_steps = 3
     assert all(isinstance(c, GatysConfig) for c in GATYS_PRESETS.values())
+
+
+def test_on_step_reports_every_step_and_its_exception_stops_the_optimisation(net, images):
+    photo, stripes = images
+    config = replace(TINY, scales=(16, 32), num_steps=3)
+    seen = []
+    _, history = stylize_gatys(photo, [stripes], config=config, backbone=net, progress=False,
+                               on_step=lambda step, total: seen.append((step.step, step.scale, total)))
+    assert seen == [(s.step, s.scale, 6) for s in history] and [s for s, _, _ in seen] == list(range(6))
+
+    class Stop(Exception):
+        pass
+
+    calls = []
+
+    def stop_after_two(step, total):
+        calls.append(step.step)
+        if step.step == 1:
+            raise Stop
+
+    with pytest.raises(Stop):
+        stylize_gatys(photo, [stripes], config=config, backbone=net, progress=False, on_step=stop_after_two)
+    assert calls == [0, 1]  # no step after the one whose report raised

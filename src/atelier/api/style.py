@@ -43,7 +43,8 @@ def stylize(content: StyleInput, styles: Sequence[StyleInput] | StyleInput = (),
     ``options`` are the fields of :class:`~atelier.style.transfer.StylizeControls`, which every
     method takes (``weights``, ``strength``, ``preserve_color``, ``mask``, ``size``, ``seed``,
     ``max_pixels``, ``keep_alpha``), and Gatys's own, :class:`~atelier.style.transfer.GatysOptions`
-    (``preset``, ``num_steps``, ``backbone``, ``vgg_weights``, ``progress``); an option that is None
+    (``preset``, ``num_steps``, ``backbone``, ``vgg_weights``, ``progress``, ``on_step``: a callback
+    after every optimisation step, which may raise to stop); an option that is None
     is not given. ``model`` (fast, adain): a shipped name, a checkpoint path or a loaded model;
     default ``fast-paintings`` / ``adain-decoder``.
 

@@ -62,7 +62,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--class", dest="label", type=int, default=None,
                    help="conditional VAEs: the class of every image")
     p.add_argument("--out", required=True,
-                   help="an .npz file with arrays mu and logvar (N, latent size) and files (the inputs, in order)")
+                   help="an .npz file with arrays mu and logvar (N, latent size), files (the inputs, in order) "
+                        "and atelier (the recipe)")
     p.set_defaults(handler=_encode)
 
     p = sub.add_parser("decode", help="VAE: latents from an .npz (array mu or z) → images")
@@ -173,7 +174,7 @@ def _interpolate(args: argparse.Namespace) -> int:
     out = Path(args.out)
     write_grid(frames, out, nrow=args.steps, metadata=recipe)
     gif = Path(args.gif) if args.gif else out.with_suffix(".gif")
-    write_gif(frames, gif)
+    write_gif(frames, gif, metadata=recipe)
     print(f"wrote {out} and {gif}")
     return 0
 
@@ -209,7 +210,9 @@ def _encode(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if out.suffix != ".npz":
         raise AtelierError(f"--out {out}: latents are written as .npz")
-    write_npz(out, mu=mu.numpy(), logvar=logvar.numpy(), files=np.array(args.images))
+    recipe = make_recipe("encode", {"images": args.images, "label": args.label}, model=args.model,
+                         input_params=["images"])
+    write_npz(out, mu=mu.numpy(), logvar=logvar.numpy(), files=np.array(args.images), metadata=recipe)
     print(f"wrote {len(x)} latent codes of size {mu.shape[1]}: {out}")
     return 0
 

@@ -8,8 +8,8 @@ from atelier.api import reproduce
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("reproduce", help="regenerate a picture, MIDI or WAV file from the recipe inside it")
-    p.add_argument("file", help="a PNG, JPEG, WebP, MIDI or WAV file Atelier wrote")
+    p = sub.add_parser("reproduce", help="regenerate an artefact (picture, GIF, MIDI, WAV, MusicXML, .npz) from the recipe inside it")
+    p.add_argument("file", help="a PNG, JPEG, WebP, GIF, MIDI, WAV, MusicXML or .npz file Atelier wrote")
     p.add_argument("--out", default=None, help="where the regenerated file goes (default: FILE.reproduced.EXT)")
     p.set_defaults(handler=_reproduce)
 

@@ -16,6 +16,7 @@ Example:
 
 from __future__ import annotations
 
+import json
 import math
 import os
 from pathlib import Path
@@ -100,10 +101,36 @@ def write_grid(images: torch.Tensor, path: str | os.PathLike, *, nrow: int | Non
     return write_image(picture, path, metadata=metadata)
 
 
-def write_gif(frames: torch.Tensor, path: str | os.PathLike, *, scale: int = 4, duration_ms: int = 120) -> Path:
+GIF_COMMENT_PREFIX = "atelier "  # a GIF comment extension starting so holds the recipe's JSON
+
+
+def write_gif(frames: torch.Tensor, path: str | os.PathLike, *, scale: int = 4, duration_ms: int = 120,
+              metadata: dict[str, Any] | None = None) -> Path:
     """An animated GIF of ``frames`` (N, C, H, W) in [-1, 1] that plays forward and back (a
-    "boomerang"), each frame scaled up ``scale`` times, written atomically."""
+    "boomerang"), each frame scaled up ``scale`` times, written atomically.
+
+    ``metadata`` (a recipe) goes into a GIF comment extension, ``atelier {…}``, with ``output``
+    recording ``scale`` and ``duration_ms`` so the same GIF can be made again; :func:`read_gif_metadata`
+    reads it.
+
+    >>> import os, tempfile, torch
+    >>> p = write_gif(torch.zeros(3, 1, 4, 4), os.path.join(tempfile.mkdtemp(), "m.gif"), metadata={"seed": 2})
+    >>> read_gif_metadata(p)
+    {'output': {'duration_ms': 120, 'scale': 4}, 'seed': 2}
+    """
     pics = [to_pil(f).resize((f.shape[-1] * scale, f.shape[-2] * scale), resample=0) for f in frames]
     loop = pics + pics[-2:0:-1]
+    options: dict[str, Any] = {}
+    if metadata:
+        metadata = {**metadata, "output": {**metadata.get("output", {}), "scale": scale, "duration_ms": duration_ms}}
+        options["comment"] = (GIF_COMMENT_PREFIX + json.dumps(metadata, sort_keys=True, default=str)).encode()
     return atomic_write(path, lambda tmp: loop[0].save(tmp, format="GIF", save_all=True, append_images=loop[1:],
-                                                       duration=duration_ms, loop=0))
+                                                       duration=duration_ms, loop=0, **options))
+
+
+def read_gif_metadata(path: str | os.PathLike) -> dict[str, Any]:
+    """The metadata :func:`write_gif` embedded, or ``{}``."""
+    with Image.open(path) as img:
+        comment = img.info.get("comment", b"")
+    text = comment.decode("utf-8", "replace") if isinstance(comment, bytes) else str(comment)
+    return json.loads(text[len(GIF_COMMENT_PREFIX):]) if text.startswith(GIF_COMMENT_PREFIX) else {}

@@ -176,6 +176,23 @@ def concatenate(melodies: Sequence[Melody], *, name: str = "") -> Melody:
     return replace(melodies[0], notes=tuple(notes), num_steps=offset, name=name or melodies[0].name)
 
 
+def crop(melody: Melody, start_step: int, *, name: str = "answer") -> Melody:
+    """The notes of ``melody`` that start at ``start_step`` or later, moved to start at 0, in whole
+    bars (tempo, meter and instrument kept): the answer of a call and response, which continues a
+    call of ``start_step`` steps.
+
+    >>> m = Melody((Note(60, 0, 4), Note(62, 16, 20), Note(64, 20, 22)), num_steps=32)
+    >>> c = crop(m, 16)
+    >>> [(n.pitch, n.start_step, n.end_step) for n in c.notes], c.num_steps
+    ([(62, 0, 4), (64, 4, 6)], 16)
+    """
+    notes = tuple(Note(n.pitch, n.start_step - start_step, n.end_step - start_step, n.velocity)
+                  for n in melody.notes if n.start_step >= start_step)
+    end = max((n.end_step for n in notes), default=0)
+    bars = max(1, -(-end // melody.steps_per_bar))  # rounded up: the answer ends on a bar line
+    return replace(melody, notes=notes, num_steps=bars * melody.steps_per_bar, name=name)
+
+
 def write_outputs(
     melodies: Sequence[Melody],
     out_dir: str | os.PathLike,
@@ -192,7 +209,7 @@ def write_outputs(
     ``.musicxml`` (notation). All files appear together or not at all. Returns the paths.
 
     ``recipe`` (:func:`atelier.provenance.make_recipe` of the call that made the melodies) goes into
-    every MIDI, WAV and PNG file, with ``output`` naming the file and, for audio, the renderer used.
+    every MIDI, WAV, PNG and MusicXML file, with ``output`` naming the file and, for audio, the renderer used.
     """
     from atelier.music.audio import plot_piano_roll, render_audio, write_wav
     from atelier.music.midi import write_midi, write_musicxml
@@ -214,7 +231,8 @@ def write_outputs(
                 plot_piano_roll(melody, stem.with_suffix(".png"), titles=[melody.name or stem.name],
                                 metadata=with_output(recipe, file=f"{stem.name}.png", index=i))
             if musicxml:
-                write_musicxml(melody, stem.with_suffix(".musicxml"))
+                write_musicxml(melody, stem.with_suffix(".musicxml"),
+                               metadata=with_output(recipe, file=f"{stem.name}.musicxml", index=i))
 
     return write_folder(out_dir, write)
 

@@ -50,6 +50,7 @@ DRUM_CHANNEL = 9  # General MIDI channel 10, counted from 0
 MIN_QPM, MAX_QPM = 20.0, 400.0
 DEFAULT_RESOLUTION = 480  # ticks per quarter when writing: divisible by 2, 3, 4, 5, 6, 8, 16
 METADATA_PREFIX = "atelier "  # a text meta event starting so holds the recipe's JSON
+MUSICXML_METADATA_FIELD = "atelier"  # the <miscellaneous-field> holding the recipe's JSON
 
 
 Meter = tuple[int, int]
@@ -576,13 +577,16 @@ def melody_to_music21(melody: Melody) -> Any:
     return score.makeNotation()
 
 
-def write_musicxml(melody: Melody, path: str | os.PathLike) -> Path:
+def write_musicxml(melody: Melody, path: str | os.PathLike, *, metadata: dict[str, Any] | None = None) -> Path:
     """Write ``melody`` as MusicXML (``.musicxml``/``.xml``, or compressed ``.mxl``) atomically.
+    ``metadata`` (a recipe) goes into ``<identification><miscellaneous><miscellaneous-field
+    name="atelier">`` as JSON, where :func:`read_musicxml_metadata` finds it; notation programs ignore it.
 
     >>> import tempfile, os
-    >>> p = write_musicxml(Melody((Note(60, 0, 4),), num_steps=16), os.path.join(tempfile.mkdtemp(), "m.musicxml"))
-    >>> read_score(p)[0].pitches
-    [60]
+    >>> p = write_musicxml(Melody((Note(60, 0, 4),), num_steps=16), os.path.join(tempfile.mkdtemp(), "m.musicxml"),
+    ...                    metadata={"seed": 3})
+    >>> read_score(p)[0].pitches, read_musicxml_metadata(p)
+    ([60], {'seed': 3})
     """
     path = Path(path)
     fmt = MUSICXML_WRITE_FORMATS.get(path.suffix.lower())
@@ -592,4 +596,34 @@ def write_musicxml(melody: Melody, path: str | os.PathLike) -> Path:
             f"choose one of: {', '.join(MUSICXML_WRITE_FORMATS)}"
         )
     score = melody_to_music21(melody)
+    if metadata:
+        from music21 import metadata as m21_metadata
+
+        score.metadata = score.metadata or m21_metadata.Metadata()
+        score.metadata.addCustom(MUSICXML_METADATA_FIELD, json.dumps(metadata, sort_keys=True, default=str))
     return atomic_write(path, lambda tmp: score.write(fmt, fp=tmp))
+
+
+def read_musicxml_metadata(path: str | os.PathLike) -> dict[str, Any]:
+    """The metadata :func:`write_musicxml` embedded (in ``.musicxml``, ``.xml`` or ``.mxl``), or ``{}``;
+    an unreadable file is an error."""
+    import xml.etree.ElementTree as ET
+    import zipfile
+
+    path = Path(path)
+    try:
+        if zipfile.is_zipfile(path):  # .mxl: the score is the first XML file outside META-INF
+            with zipfile.ZipFile(path) as archive:
+                name = next((n for n in archive.namelist() if n.endswith((".xml", ".musicxml"))
+                             and not n.startswith("META-INF/")), None)
+                if name is None:
+                    raise AtelierError(f"MusicXML file {path}: no score inside the archive")
+                root = ET.fromstring(archive.read(name))
+        else:
+            root = ET.parse(path).getroot()
+    except (ET.ParseError, zipfile.BadZipFile, OSError) as error:
+        raise AtelierError(f"MusicXML file {path}: cannot be read ({error})") from None
+    for field in root.iterfind("identification/miscellaneous/miscellaneous-field"):
+        if field.get("name") == MUSICXML_METADATA_FIELD:
+            return json.loads(field.text or "{}")
+    return {}

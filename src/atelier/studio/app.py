@@ -11,6 +11,7 @@ import asyncio
 import json
 import secrets
 import shutil
+from collections.abc import Sequence
 from contextlib import asynccontextmanager
 from functools import lru_cache
 from http.cookies import SimpleCookie
@@ -38,6 +39,9 @@ KEEPALIVE_S = 15.0
 HERE = Path(__file__).resolve().parent
 IMAGE_MAGIC = ((b"\x89PNG\r\n\x1a\n", ".png"), (b"\xff\xd8\xff", ".jpg"), (b"GIF87a", ".gif"), (b"GIF89a", ".gif"),
                (b"BM", ".bmp"))
+# The catalogue's sections, by model kind: what the pages offer where (cyclegan and the classifier have no page).
+SECTIONS = {"gan": "image", "vae": "image", "fast_style": "fast", "adain": "adain", "melody_rnn": "music",
+            "music_vae": "music"}
 MEDIA_TYPES = {".png": "image/png", ".gif": "image/gif", ".mid": "audio/midi", ".wav": "audio/wav",
                ".musicxml": "application/vnd.recordare.musicxml+xml", ".json": "application/json"}
 
@@ -132,6 +136,60 @@ def _models() -> dict[str, Any]:
             "paintings": list(PAINTINGS), "textures": list(TEXTURES), "photos": list(PHOTOS), "kinds": kinds}
 
 
+_HEADERS: dict[tuple[str, int, int], tuple[str, dict[str, Any]] | None] = {}  # (path, mtime, size) -> kind, config
+
+
+def _checkpoint_header(path: Path) -> tuple[str, dict[str, Any]] | None:
+    """An Atelier checkpoint's kind and config from its safetensors header alone (no tensors read);
+    None for anything else (another safetensors file, a corrupt one). Cached while the file is unchanged."""
+    from safetensors import safe_open
+
+    stat = path.stat()
+    key = (str(path), stat.st_mtime_ns, stat.st_size)
+    if key not in _HEADERS:
+        try:
+            with safe_open(str(path), framework="pt") as fh:
+                meta = json.loads((fh.metadata() or {}).get("atelier", "null"))
+            _HEADERS[key] = (meta["kind"], dict(meta.get("config") or {}))
+        except Exception:  # not ours or unreadable: left out of the catalogue, never a failed page
+            _HEADERS[key] = None
+    return _HEADERS[key]
+
+
+def own_models(model_dirs: Sequence[Path]) -> dict[str, tuple[Path, str, dict[str, Any]]]:
+    """Every Atelier checkpoint (``*.safetensors``, recursively) under ``model_dirs`` of a kind a page
+    uses, by a short name: the folder's own name and the path inside it (``runs/moths/checkpoint.safetensors``);
+    the whole path where two folders share a name. Name -> (file, kind, config)."""
+    found: dict[str, tuple[Path, str, dict[str, Any]]] = {}
+    for folder in model_dirs:
+        folder = Path(folder).expanduser().resolve()
+        if not folder.is_dir():
+            continue
+        for path in sorted(folder.rglob("*.safetensors")):
+            header = _checkpoint_header(path) if path.is_file() else None
+            if header is None or header[0] not in SECTIONS:
+                continue
+            name = f"{folder.name}/{path.relative_to(folder).as_posix()}"
+            found[str(path) if name in found else name] = (path, *header)
+    return found
+
+
+def _catalogue(shipped: dict[str, Any], own: dict[str, tuple[Path, str, dict[str, Any]]]) -> dict[str, Any]:
+    """The shipped catalogue with the own models added to their sections (after the shipped ones)."""
+    out = {k: list(v) if isinstance(v, list) else dict(v) for k, v in shipped.items()}
+    for name, (_path, kind, config) in own.items():
+        section = SECTIONS[kind]
+        if section == "image":
+            out["image"].append({"name": name, "kind": kind, "num_classes": config.get("num_classes", 0) or 0,
+                                 "channels": config.get("channels", 1), "own": True})
+        elif section == "music":
+            out["music"].append({"name": name, "kind": kind, "own": True})
+        else:
+            out[section].append(name)
+        out["kinds"][name] = kind
+    return out
+
+
 # ---------------------------------------------------------------------------------------------
 # Uploads: checked by content, stored under an id
 # ---------------------------------------------------------------------------------------------
@@ -183,11 +241,15 @@ def _store_upload(data_dir: Path, data: bytes, client_name: str) -> dict[str, An
 # ---------------------------------------------------------------------------------------------
 
 
-def create_app(data_dir: Path, *, token: str | None = None, hosts: tuple[str, ...] = ()) -> FastAPI:
+def create_app(data_dir: Path, *, token: str | None = None, hosts: tuple[str, ...] = (),
+               model_dirs: Sequence[Path] | None = None) -> FastAPI:
     """The studio for ``data_dir`` (created if missing). ``token``: the access token (default: a new
     random one, ``app.state.token``). ``hosts``: Host names accepted besides 127.0.0.1, localhost and
-    ::1 (the address the server is bound to). The worker starts with the app's lifespan."""
+    ::1 (the address the server is bound to). ``model_dirs``: folders whose Atelier checkpoints are
+    offered beside the shipped models (default: ``data_dir/models``). The worker starts with the
+    app's lifespan."""
     data_dir = Path(data_dir)
+    model_dirs = (data_dir / "models",) if model_dirs is None else tuple(Path(d) for d in model_dirs)
     (data_dir / "uploads").mkdir(parents=True, exist_ok=True)
     store, hub = Store(data_dir), Hub()
     runner = Runner(store, hub)
@@ -207,13 +269,19 @@ def create_app(data_dir: Path, *, token: str | None = None, hosts: tuple[str, ..
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     app.mount("/static", StaticFiles(directory=str(HERE / "static"), check_dir=False), name="static")
 
+    def all_models() -> dict[str, Any]:
+        """Shipped and own models; the folders are looked at again each time (a run may have finished)."""
+        own = own_models(model_dirs)
+        return {**_catalogue(_models(), own), "files": {name: path for name, (path, _k, _c) in own.items()}}
+
     def catalog() -> Catalog:
         from atelier.data.photos import PHOTOS
 
-        models = _models()
+        models = all_models()
         return Catalog(models=models["kinds"], paintings=tuple(models["paintings"]), photos=tuple(PHOTOS),
                        data_dir=data_dir, upload_kind=lambda i: (upload_meta(data_dir, i) or {}).get("kind"),
-                       item_kind=lambda i: (store.item(i) or {}).get("kind") if is_id(i) else None)
+                       item_kind=lambda i: (store.item(i) or {}).get("kind") if is_id(i) else None,
+                       model_files=models["files"])
 
     # -- pages
     @app.get("/")
@@ -233,8 +301,8 @@ def create_app(data_dir: Path, *, token: str | None = None, hosts: tuple[str, ..
     # -- the catalogue and uploads
     @app.get("/api/models")
     async def models() -> dict[str, Any]:
-        found = await run_in_threadpool(_models)
-        return {k: v for k, v in found.items() if k != "kinds"}
+        found = await run_in_threadpool(all_models)
+        return {k: v for k, v in found.items() if k not in ("kinds", "files")}
 
     @app.post("/api/uploads")
     async def upload(request: Request) -> Response:

@@ -27,7 +27,12 @@ VARY_FRAMES = 101  # a variation is the point `strength` of the way along a path
 MAX_BARS = 32
 MAX_NOTES = 512
 STEPS_PER_BAR = 16  # the studio's melodies are 4/4 in 16th notes, as the shipped melody models
-STYLE_METHODS = ("fast", "adain")  # gatys takes minutes a picture on a CPU: the command line's job
+STYLE_METHODS = ("fast", "adain", "gatys")
+STYLE_MODEL_KINDS = {"fast": "fast_style", "adain": "adain"}  # gatys optimises the picture: no model
+DEFAULT_STYLE_MODELS = {"fast": "fast-paintings", "adain": "adain-decoder"}
+GATYS_PRESETS = ("fast", "default")  # "fast": two passes of 30 steps, ~10-30 s at 256 px on 2 cores
+GATYS_MAX_SIZE = 512  # each doubling of the side quadruples Gatys's time; larger is the command line's job
+GATYS_MAX_STEPS = 300
 PRESERVE_COLOR = (None, "luminance", "histogram")
 
 
@@ -35,12 +40,13 @@ PRESERVE_COLOR = (None, "luminance", "histogram")
 class Catalog:
     """What the checks look up: model kinds by name, paintings, photos, and the data folder."""
 
-    models: dict[str, str]  # shipped model name -> kind
+    models: dict[str, str]  # model name (shipped, or an own checkpoint's short path) -> kind
     paintings: tuple[str, ...]
     photos: tuple[str, ...]
     data_dir: Path
     upload_kind: Callable[[str], str | None] = field(default=lambda _id: None)  # upload id -> "image"/"midi"/None
     item_kind: Callable[[str], str | None] = field(default=lambda _id: None)  # item id -> its kind or None
+    model_files: dict[str, Path] = field(default_factory=dict)  # own model name -> its checkpoint (server-side)
 
 
 def _int(params: dict, name: str, default: int, low: int, high: int) -> int:
@@ -61,12 +67,18 @@ def _float(params: dict, name: str, default: float | None, low: float, high: flo
     return float(value)
 
 
-def _model(params: dict, catalog: Catalog, kinds: tuple[str, ...]) -> str:
-    name = params.get("model")
+def _model(params: dict, catalog: Catalog, kinds: tuple[str, ...], *, default: str | None = None) -> str:
+    name = params.get("model", default)
     fitting = sorted(n for n, k in catalog.models.items() if k in kinds)
     if name not in fitting:
         raise choose_one("model", name, fitting)
     return name
+
+
+def _with_file(out: dict[str, Any], catalog: Catalog) -> dict[str, Any]:
+    """An own model's checkpoint, mapped here from its catalogue name (a client never names a path)."""
+    path = catalog.model_files.get(out.get("model"))
+    return out if path is None else {**out, "model_file": str(path)}
 
 
 def _label(params: dict, name: str, *, allow_all: bool) -> int | str | None:
@@ -115,7 +127,10 @@ def check_params(kind: str, params: Any, catalog: Catalog) -> dict[str, Any]:
         raise choose_one("job kind", kind, sorted(PAGES))
     if not isinstance(params, dict):
         raise AtelierError("params: an object of the job's parameters")
-    p = params
+    return _with_file(_check(kind, params, catalog), catalog)
+
+
+def _check(kind: str, p: dict[str, Any], catalog: Catalog) -> dict[str, Any]:
     if kind == "sample":
         out = {"model": _model(p, catalog, IMAGE_KINDS), "n": _int(p, "n", 8, 1, 64), "seed": _int(p, "seed", 0, 0, 2**31),
                "label": _label(p, "label", allow_all=True)}
@@ -167,6 +182,18 @@ def _check_stylize(p: dict, catalog: Catalog) -> dict[str, Any]:
     method = p.get("method", "fast")
     if method not in STYLE_METHODS:
         raise choose_one("method", method, STYLE_METHODS)
+    if method == "gatys":
+        if p.get("model") is not None:
+            raise AtelierError("model: gatys optimises the picture itself and takes no model")
+        preset = p.get("preset", "fast")
+        if preset not in GATYS_PRESETS:
+            raise choose_one("gatys preset", preset, GATYS_PRESETS)
+        num_steps = None if p.get("num_steps") is None else _int(p, "num_steps", 0, 1, GATYS_MAX_STEPS)
+        own = {"preset": preset, "num_steps": num_steps}
+        size = _int(p, "size", 256, 16, GATYS_MAX_SIZE)
+    else:
+        own = {"model": _model(p, catalog, (STYLE_MODEL_KINDS[method],), default=DEFAULT_STYLE_MODELS[method])}
+        size = _int(p, "size", 256, 16, 1024)
     content = p.get("content")
     if not (content in catalog.photos or (isinstance(content, str) and catalog.upload_kind(content) == "image")):
         raise AtelierError(f"content={content!r}: an uploaded photo's id or a bundled photo: {', '.join(catalog.photos)}")
@@ -192,5 +219,5 @@ def _check_stylize(p: dict, catalog: Catalog) -> dict[str, Any]:
         raise AtelierError("give weights (blend styles everywhere) or a mask (one style per region), not both")
     return {"content": content, "styles": list(styles), "weights": weights, "method": method,
             "strength": _float(p, "strength", 1.0, 0, 1), "preserve_color": preserve, "mask": mask,
-            "size": _int(p, "size", 256, 16, 1024)}
+            "size": size, **own}
 

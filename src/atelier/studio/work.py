@@ -9,9 +9,11 @@ after that.
 Every file carries its recipe (package version, model and its SHA-256, every parameter, the inputs'
 SHA-256; :mod:`atelier.provenance`): a PNG text chunk, a MIDI meta event, a WAV INFO chunk. Where a
 file is one public API call's result (a sample, a strip, a stylised photo, a composition, a morph)
-that recipe is the call's own, which :func:`atelier.reproduce` re-runs; it also holds the studio's
-job (``"studio"``: kind and parameters), as does ``recipe.json`` beside them, which covers the files
-no single call makes (grids of separate samples, variations, GIFs, MusicXML, the cropped answer).
+that recipe is the call's own, which :func:`atelier.reproduce` re-runs; a file assembled from several
+calls (a grid of separate samples or variations, the answer cut from a call and response) holds a
+``"sequence"`` recipe of those calls (:func:`atelier.provenance.make_sequence`); ``before.png`` holds
+a ``"photo"`` recipe (the input read and resized). Each also holds the studio's job (``"studio"``: kind
+and parameters), as does ``recipe.json`` beside them.
 """
 
 from __future__ import annotations
@@ -41,7 +43,7 @@ class Job:
     """One running job: its progress reports, its cancel check, its models, its staging folder."""
 
     def __init__(self, job_id: str, number: int, kind: str, params: dict[str, Any], *, outbox: Any, cancel: Any,
-                 data_dir: Path, models: dict[str, Any]) -> None:
+                 data_dir: Path, models: dict[tuple[str, str], Any]) -> None:
         self.id, self.number, self.kind, self.params = job_id, number, kind, params
         self.outbox, self.cancel, self.data_dir, self._models = outbox, cancel, Path(data_dir), models
         self.step, self.total, self.started_reporting = 0, 1, False
@@ -76,14 +78,21 @@ class Job:
 
     # inputs
     def model(self, name: str) -> Any:
-        """A shipped model, loaded once per worker."""
+        """A shipped model, or an own checkpoint by the file the server mapped the job's model name to
+        (``model_file``); loaded once per worker, again when the file changes (a run went on)."""
         import atelier
         from atelier import zoo
 
-        if name not in self._models:
-            self._models[name] = atelier.load(name)
-        self.model_sha256[name] = zoo.model_sha256(name)
-        return self._models[name]
+        source = self._source(name)
+        digest = zoo.model_sha256(source)
+        if (source, digest) not in self._models:
+            self._models[(source, digest)] = atelier.load(source)
+        self.model_sha256[name] = digest
+        return self._models[(source, digest)]
+
+    def _source(self, name: str) -> str:
+        """What atelier.load takes for a model name: the name, or an own model's checkpoint path."""
+        return (self.params.get("model_file") or name) if name == self.params.get("model") else name
 
     def upload(self, upload_id: str) -> Path:
         path = upload_path(self.data_dir, upload_id)
@@ -108,13 +117,14 @@ class Job:
         return {"atelier": __version__, "job": self.kind, "params": self.params, "models": self.model_sha256,
                 "inputs": self.inputs}
 
-    def call_recipe(self, command: str, params: dict[str, Any], *, model: str, input_params: tuple[str, ...] = (),
+    def call_recipe(self, command: str, params: dict[str, Any], *, model: str | None, input_params: tuple[str, ...] = (),
                     **output: Any) -> dict[str, Any]:
         """The recipe of the public API call that made a file (what ``atelier reproduce`` re-runs),
         with the studio's own under ``"studio"``."""
         from atelier.provenance import make_recipe
 
-        recipe = make_recipe(command, params, model=model, input_params=input_params, output=output or None)
+        recipe = make_recipe(command, params, model=None if model is None else self._source(model),
+                             input_params=input_params, output=output or None)
         return {**recipe, "studio": self.recipe()}
 
     def path(self, name: str) -> Path:
@@ -148,6 +158,13 @@ def _write_png(job: Job, name: str, picture: Any, metadata: dict[str, Any] | Non
     write_image(picture, job.path(name), metadata=metadata or job.recipe())
 
 
+def _sequence_recipe(job: Job, parts: list[dict[str, Any]], assemble: str, **options: Any) -> dict[str, Any]:
+    """The recipe of a file assembled from several calls' results, with the studio's own."""
+    from atelier.provenance import make_sequence
+
+    return {**make_sequence(parts, assemble=assemble, **options), "studio": job.recipe()}
+
+
 def _label_text(label: Any) -> str:
     return "" if label is None else f" · class {label}"
 
@@ -172,16 +189,18 @@ def run_sample(job: Job, p: dict[str, Any]) -> dict[str, Any]:
     job.begin(len(plan) + 2)
     job.advance()
     options = {k: p[k] for k in ("truncation", "temperature") if p.get(k) is not None}
-    pictures, described = [], []
+    pictures, described, parts = [], [], []
     for i, (seed, label) in enumerate(plan):
         picture = atelier.sample(model, 1, seed=seed, labels=label, **options)  # (1, C, H, W)
         pictures.append(picture)
         name = f"image_{i + 1:03d}.png"
         call = {"n": 1, "seed": seed, "labels": label, **options}
-        _write_png(job, name, to_pil(picture[0]), job.call_recipe("sample", call, model=p["model"], index=0))
+        parts.append(job.call_recipe("sample", call, model=p["model"], index=0))
+        _write_png(job, name, to_pil(picture[0]), parts[-1])
         described.append({"file": name, "seed": seed, "label": label})
         job.advance()
-    write_grid(torch.cat(pictures), job.path("grid.png"), nrow=p["n"], metadata=job.recipe())
+    write_grid(torch.cat(pictures), job.path("grid.png"), nrow=p["n"],
+               metadata=_sequence_recipe(job, parts, "grid", nrow=p["n"]))
     return job.finish(f"{p['model']} · {len(plan)} pictures · seed {p['seed']}{_label_text(p['label'])}",
                       {"images": described, "grid": "grid.png"})
 
@@ -203,16 +222,19 @@ def run_vary(job: Job, p: dict[str, Any]) -> dict[str, Any]:
     model = job.model(p["model"])
     job.advance()
     index = round(p["strength"] * (VARY_FRAMES - 1))
-    pictures, described = [], []
+    pictures, described, parts = [], [], []
     for i in range(p["n"]):
         towards = vary_seed(p["seed"], i)
         frames = atelier.interpolate(model, p["seed"], towards, steps=VARY_FRAMES, label=p["label"])
         pictures.append(frames[index:index + 1])
         name = f"image_{i + 1:03d}.png"
-        _write_png(job, name, to_pil(frames[index]), {**job.recipe(), "towards": towards})
+        call = {"seeds": [p["seed"], towards], "steps": VARY_FRAMES, "label": p["label"]}
+        parts.append(job.call_recipe("interpolate", call, model=p["model"], index=index))
+        _write_png(job, name, to_pil(frames[index]), parts[-1])
         described.append({"file": name, "towards": towards})
         job.advance()
-    write_grid(torch.cat(pictures), job.path("grid.png"), nrow=min(p["n"], 8), metadata=job.recipe())
+    write_grid(torch.cat(pictures), job.path("grid.png"), nrow=min(p["n"], 8),
+               metadata=_sequence_recipe(job, parts, "grid", nrow=min(p["n"], 8)))
     return job.finish(f"{p['model']} · {p['n']} variations of seed {p['seed']}{_label_text(p['label'])}",
                       {"images": described, "grid": "grid.png"})
 
@@ -228,36 +250,47 @@ def run_interpolate(job: Job, p: dict[str, Any]) -> dict[str, Any]:
     frames = atelier.interpolate(model, p["seed_a"], p["seed_b"], steps=p["steps"], label=p["label"])
     job.advance()
     call = {"seeds": [p["seed_a"], p["seed_b"]], "steps": p["steps"], "label": p["label"]}
-    write_grid(frames, job.path("strip.png"), nrow=p["steps"],
-               metadata=job.call_recipe("interpolate", call, model=p["model"]))
-    write_gif(frames, job.path("morph.gif"))
+    recipe = job.call_recipe("interpolate", call, model=p["model"])
+    write_grid(frames, job.path("strip.png"), nrow=p["steps"], metadata=recipe)
+    write_gif(frames, job.path("morph.gif"), metadata=recipe)
     return job.finish(f"{p['model']} · seed {p['seed_a']} → {p['seed_b']}{_label_text(p['label'])}",
                       {"strip": "strip.png", "gif": "morph.gif"})
 
 
-STYLE_MODELS = {"fast": "fast-paintings", "adain": "adain-decoder"}
+def _gatys_steps(p: dict[str, Any]) -> int:
+    """The optimisation steps of a Gatys job: per scale, times the preset's scales."""
+    from atelier.style.gatys import GATYS_PRESETS
+
+    preset = GATYS_PRESETS[p["preset"]]
+    return (p["num_steps"] or preset.num_steps) * len(preset.scales)
 
 
 def run_stylize(job: Job, p: dict[str, Any]) -> dict[str, Any]:
-    """The photo painted after the chosen paintings; ``before.png`` is the photo at the same size."""
+    """The photo painted after the chosen paintings; ``before.png`` is the photo at the same size.
+    Gatys reports every optimisation step and stops between steps when cancelled."""
     import atelier
     from atelier.data.photos import load_image, to_image
 
-    job.begin(3)
-    model = job.model(STYLE_MODELS[p["method"]])
+    gatys = p["method"] == "gatys"
+    job.begin(3 + (_gatys_steps(p) if gatys else 0))
+    model = None if gatys else job.model(p["model"])
     content = job.upload(p["content"]) if upload_meta(job.data_dir, p["content"]) else p["content"]
     styles = [job.upload(s) if upload_meta(job.data_dir, s) else s for s in p["styles"]]
     mask = None if p["mask"] is None else job.upload(p["mask"])
     job.advance()
-    result = atelier.stylize(content, styles, method=p["method"], model=model, weights=p["weights"],
-                             strength=p["strength"], preserve_color=p["preserve_color"], mask=mask, size=p["size"])
-    job.advance()
     call = {"content": content, "styles": styles, "method": p["method"], "weights": p["weights"],
             "strength": p["strength"], "preserve_color": p["preserve_color"], "mask": mask, "size": p["size"]}
-    recipe = job.call_recipe("stylize", call, model=STYLE_MODELS[p["method"]], input_params=("content", "styles", "mask"))
+    if gatys:
+        call.update(preset=p["preset"], num_steps=p["num_steps"])
+    # Each Gatys step advances the job, which raises Cancelled out of the optimisation when asked.
+    on_step = {"on_step": lambda _step, _total: job.advance()} if gatys else {}
+    result = atelier.stylize(**call, model=model, **on_step)
+    job.advance()
+    recipe = job.call_recipe("stylize", call, model=p.get("model"), input_params=("content", "styles", "mask"))
     _write_png(job, "stylized.png", result.image, {**result.metadata, **recipe})
     before = to_image(load_image(content, what="photo")).convert("RGB").resize(result.image.size)
-    _write_png(job, "before.png", before)
+    _write_png(job, "before.png", before, job.call_recipe("photo", {"image": content, "size": list(before.size)},
+                                                          model=None, input_params=("image",)))
     names = [s if isinstance(s, str) else "upload" for s in p["styles"]]
     return job.finish(f"{p['method']} · {', '.join(names)} · strength {p['strength']:g}",
                       {"image": "stylized.png", "before": "before.png"})
@@ -342,7 +375,11 @@ def run_respond(job: Job, p: dict[str, Any]) -> dict[str, Any]:
     _write_folder(job, write_outputs, whole, musicxml=False, piano_roll=False,
                   recipe=job.call_recipe("compose", call, model=p["model"]))
     if answer:
-        write_midi(_melody(answer, qpm=whole[0].qpm), job.path("answer.mid"), metadata=job.recipe())
+        from atelier.music.compose import crop
+
+        part = job.call_recipe("compose", call, model=p["model"], index=0)
+        write_midi(crop(whole[0], start), job.path("answer.mid"),
+                   metadata=_sequence_recipe(job, [part], "crop", start_step=start))
     return job.finish(f"{p['model']} · answer to a {start // STEPS_PER_BAR}-bar call · seed {p['seed']}",
                       {"notes": answer, "num_steps": p["bars"] * STEPS_PER_BAR, "call_steps": start,
                        "qpm": whole[0].qpm})
@@ -380,7 +417,7 @@ def run_reproduce(job: Job, p: dict[str, Any]) -> dict[str, Any]:
         try:
             if read_recipe(folder / name).get("command"):
                 checkable.append(name)
-        except AtelierError:  # a file no single call made (a grid of separate samples, a GIF): recipe.json's
+        except AtelierError:  # a file without a recipe (recipe.json itself)
             continue
     job.begin(len(checkable) + 1)
     differences = []
@@ -411,7 +448,7 @@ def worker_main(inbox: Any, outbox: Any, cancel: Any, data_dir: str) -> None:
     import atelier  # noqa: F401  (imported before "ready", so the first job does not wait for it)
 
     warnings.simplefilter("ignore")  # a job's result is its files and its message; warnings have no reader here
-    models: dict[str, Any] = {}
+    models: dict[tuple[str, str], Any] = {}  # (name or checkpoint path, SHA-256) -> the loaded model
     outbox.put(("ready",))
     while (message := inbox.get()) is not None:
         job_id, number, kind, params = message

@@ -32,7 +32,7 @@ they are cheap and strokes sharpen at the large one (Gatys et al. 2017, section 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import torch
@@ -296,6 +296,7 @@ def stylize_gatys(
     preserve_color: str | None = None,
     mask: Tensor | None = None,
     progress: bool = True,
+    on_step: Callable[[GatysStep, int], None] | None = None,
 ) -> tuple[Tensor, list[GatysStep]]:
     """Paint ``content`` (N, 3, H, W) in the style of ``styles`` (each (1, 3, h, w)), all in [0, 1].
 
@@ -315,6 +316,9 @@ def stylize_gatys(
       ``"histogram"`` first recolours each painting to the photo's colour histograms.
     * ``backbone``: a :class:`FeatureNet` or a name for :func:`build_backbone` (built with
       ``seed``). ``seed`` also drives ``init="noise"``.
+    * ``on_step(step, total)``: called after every optimisation step with its :class:`GatysStep`
+      and the number of steps over all scales (a progress bar or a queue's report); an exception
+      it raises stops the optimisation and propagates, which is how a caller cancels.
 
     >>> import torch
     >>> from dataclasses import replace
@@ -342,7 +346,8 @@ def stylize_gatys(
         return _resize(content, _fit(content.shape[-2:], config.scales[-1])), []
 
     history: list[GatysStep] = []
-    bar = tqdm(total=config.num_steps * len(config.scales), desc="gatys", disable=not progress)
+    total = config.num_steps * len(config.scales)
+    bar = tqdm(total=total, desc="gatys", disable=not progress)
     x = torch.empty(0)
     for i, long_side in enumerate(config.scales):
         # 3. Targets at this scale.
@@ -384,6 +389,8 @@ def stylize_gatys(
             history.append(GatysStep(step=len(history), scale=long_side, **terms))
             bar.update(1)
             bar.set_postfix({k: f"{v:.3g}" for k, v in terms.items() if k != "total"})
+            if on_step is not None:
+                on_step(history[-1], total)
         x = best_x.clamp(0, 1)
     bar.close()
 

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -45,7 +45,7 @@ from atelier.errors import AtelierError, choose_one
 from atelier.imageio import DEFAULT_MAX_PIXELS, read_image
 from atelier.style import control
 from atelier.style.features import BACKBONES, DEFAULT_BACKBONE, FeatureNet, build_backbone
-from atelier.style.gatys import GATYS_PRESETS, GatysConfig, stylize_gatys
+from atelier.style.gatys import GATYS_PRESETS, GatysConfig, GatysStep, stylize_gatys
 from atelier.zoo import sha256_file
 
 if TYPE_CHECKING:
@@ -129,6 +129,8 @@ class GatysOptions:
     backbone: str | FeatureNet = DEFAULT_BACKBONE  # a name in BACKBONES, or a built feature network
     vgg_weights: str | os.PathLike | None = None  # ImageNet weights for backbone "vgg19"
     progress: bool = False
+    # Called after every step with its losses and the steps in all (see stylize_gatys); raising stops it.
+    on_step: Callable[[GatysStep, int], None] | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.preset, GatysConfig) and self.preset not in GATYS_PRESETS:
@@ -181,7 +183,8 @@ def paint_gatys(content: StyleInput, styles: Sequence[StyleInput] | StyleInput, 
     canvas.meta["preset"] = options.preset if isinstance(options.preset, str) else "custom"
     out, history = stylize_gatys(canvas.photo, paintings, weights=None if regions is not None else mix, config=config,
                                  backbone=net, seed=controls.seed, strength=controls.strength,
-                                 preserve_color=controls.preserve_color, mask=regions, progress=options.progress)
+                                 preserve_color=controls.preserve_color, mask=regions, progress=options.progress,
+                                 on_step=options.on_step)
     if history:  # strength 0 optimises nothing
         canvas.meta["final_loss"] = round(history[-1].total, 6)
     return canvas.finish(out, mix)

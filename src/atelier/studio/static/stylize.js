@@ -6,6 +6,20 @@ const form = $("#stylize-form");
 const styles = $("#styles");
 const localPreviews = new Map();  // upload id -> an object URL of the file, for the "before" side
 let mask = null;  // the uploaded mask's id
+let styleModels = {fast: [], adain: []};  // the catalogue's networks per method (shipped first, then own)
+
+/** The model select offers the chosen method's networks; Gatys needs none, and says how long it takes. */
+function showMethod() {
+  const method = form.elements.method.value;
+  const names = styleModels[method] || [];
+  const select = form.elements.model;
+  const keep = select.value;
+  select.replaceChildren(...names.map((name) => el("option", {value: name}, name)));
+  if (names.includes(keep)) select.value = keep;
+  // style.display, not hidden: the form's labels are display: flex, which outranks the attribute
+  $("#style-model").style.display = method === "gatys" || names.length < 2 ? "none" : "";
+  $("#gatys-note").hidden = method !== "gatys";
+}
 
 function addStyle(value, text, {checked = false, weight = 1} = {}) {
   if ($(`input[name=style][value="${CSS.escape(value)}"]`, styles)) return;
@@ -39,12 +53,14 @@ function params() {
   if (!chosen.length) throw new Error("choose at least one painting");
   const weights = chosen.map((v) => Number(form.elements[`weight-${v}`].value));
   const f = form.elements;
-  return {
+  const p = {
     content: f.content.value, styles: chosen, method: f.method.value,
     weights: mask || chosen.length === 1 ? null : weights,
     strength: Number(f.strength.value), preserve_color: f.preserve_color.value || null,
     mask, size: Number(f.size.value),
   };
+  if (p.method !== "gatys" && f.model.value) p.model = f.model.value;
+  return p;
 }
 
 function showItem(item, content) {
@@ -80,6 +96,9 @@ async function init() {
   for (const photo of catalog.photos || []) addContentOption(photo, photo);
   form.elements.content.selectedIndex = 0;
   catalog.paintings.forEach((name, i) => addStyle(name, name.replaceAll("_", " "), {checked: i === 0}));
+  styleModels = {fast: catalog.fast || [], adain: catalog.adain || []};
+  showMethod();
+  form.elements.method.addEventListener("change", showMethod);
 
   form.elements.strength.addEventListener("input", () => { form.elements.strength_out.value = form.elements.strength.value; });
   form.elements.content_file.addEventListener("change", () => guarded(async () => {
@@ -90,7 +109,10 @@ async function init() {
     const up = await uploadFrom(form.elements.style_file);
     if (!up) return;
     addStyle(up.id, `uploaded: ${up.name}`, {checked: true});
-    form.elements.method.value = "adain";  // the fast network knows the bundled paintings only
+    if (form.elements.method.value === "fast") {  // the fast network knows the bundled paintings only
+      form.elements.method.value = "adain";
+      showMethod();
+    }
     form.elements.style_file.value = "";
   }));
   form.elements.mask_file.addEventListener("change", () => guarded(async () => {
@@ -117,6 +139,8 @@ async function init() {
       if (weight && handed.weights) weight.value = handed.weights[i];
     });
     for (const name of ["method", "strength", "size"]) if (handed[name] !== undefined) f[name].value = handed[name];
+    showMethod();
+    if (handed.model && [...f.model.options].some((o) => o.value === handed.model)) f.model.value = handed.model;
     f.preserve_color.value = handed.preserve_color || "";
     f.strength_out.value = f.strength.value;
   }
