@@ -342,6 +342,8 @@ def test_progress_reaches_the_event_stream(client):
         progress = [(j["step"], j["total"]) for j in seen if j["status"] == "running"]
         assert progress[0] == (0, 5) and progress[-1] == (4, 5) and len(progress) == 5
         assert seen[-1]["item"] and seen[-1]["eta_s"] == 0
+        previews = [j["preview"] for j in seen if j.get("preview")]  # each sampled picture, small
+        assert len(previews) == 3 and all(p.startswith("data:image/png;base64,") for p in previews)
     finally:
         server.should_exit = True
         thread.join(timeout=10)

@@ -330,8 +330,10 @@ class Runner:
             return
         job_id = message[1]
         if what == "progress":
-            _, _, step, total, eta = message
+            _, _, step, total, eta, preview = message
             job = self.store.update_job(job_id, status="running", step=step, total=total, eta_s=eta)
+            if preview is not None:  # shown while the job runs, not stored
+                job = {**job, "preview": preview}
         elif what == "done":
             outcome = message[2]
             item = outcome.get("item")

@@ -32,6 +32,7 @@ from atelier.studio.jobs import new_id, upload_meta, upload_path
 from atelier.studio.params import ITEM_KINDS, STEPS_PER_BAR, VARY_FRAMES
 from atelier.zoo import sha256_file
 
+PREVIEW_PX = 96  # side of the picture a progress event may carry
 WORKER_THREADS = 1  # torch threads: on 2 shared cores a second thread thrashed (docs/benchmarks.md)
 
 
@@ -61,20 +62,21 @@ class Job:
         self.total, self.started_reporting = total, True
         self._report()
 
-    def advance(self) -> None:
-        """One step done; stop here if the server asked."""
+    def advance(self, preview: Any = None) -> None:
+        """One step done; stop here if the server asked. ``preview``: a PIL picture of what the step
+        made, when that is cheap (a sample, a frame), shown small in the queue."""
         self.check()
         self.step += 1
-        self._report()
+        self._report(preview)
 
     def check(self) -> None:
         if self.cancel.value == self.number:
             raise Cancelled
 
-    def _report(self) -> None:
+    def _report(self, preview: Any = None) -> None:
         elapsed = time.monotonic() - self.started
         eta = None if self.step == 0 else round(elapsed / self.step * (self.total - self.step), 3)
-        self.outbox.put(("progress", self.id, self.step, self.total, eta))
+        self.outbox.put(("progress", self.id, self.step, self.total, eta, _thumbnail(preview)))
 
     # inputs
     def model(self, name: str) -> Any:
@@ -152,6 +154,20 @@ class Job:
 # ---------------------------------------------------------------------------------------------
 
 
+def _thumbnail(picture: Any) -> str | None:
+    """A picture as a small PNG data URL (at most PREVIEW_PX a side) for a progress event, or None."""
+    if picture is None:
+        return None
+    import base64
+    import io
+
+    small = picture.copy()
+    small.thumbnail((PREVIEW_PX, PREVIEW_PX))
+    buffer = io.BytesIO()
+    small.save(buffer, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
 def _write_png(job: Job, name: str, picture: Any, metadata: dict[str, Any] | None = None) -> None:
     from atelier.imageio import write_image
 
@@ -198,7 +214,7 @@ def run_sample(job: Job, p: dict[str, Any]) -> dict[str, Any]:
         parts.append(job.call_recipe("sample", call, model=p["model"], index=0))
         _write_png(job, name, to_pil(picture[0]), parts[-1])
         described.append({"file": name, "seed": seed, "label": label})
-        job.advance()
+        job.advance(preview=to_pil(picture[0]))
     write_grid(torch.cat(pictures), job.path("grid.png"), nrow=p["n"],
                metadata=_sequence_recipe(job, parts, "grid", nrow=p["n"]))
     return job.finish(f"{p['model']} · {len(plan)} pictures · seed {p['seed']}{_label_text(p['label'])}",
@@ -232,7 +248,7 @@ def run_vary(job: Job, p: dict[str, Any]) -> dict[str, Any]:
         parts.append(job.call_recipe("interpolate", call, model=p["model"], index=index))
         _write_png(job, name, to_pil(frames[index]), parts[-1])
         described.append({"file": name, "towards": towards})
-        job.advance()
+        job.advance(preview=to_pil(frames[index]))
     write_grid(torch.cat(pictures), job.path("grid.png"), nrow=min(p["n"], 8),
                metadata=_sequence_recipe(job, parts, "grid", nrow=min(p["n"], 8)))
     return job.finish(f"{p['model']} · {p['n']} variations of seed {p['seed']}{_label_text(p['label'])}",

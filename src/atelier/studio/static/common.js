@@ -185,6 +185,7 @@ function makeRow(job) {
     el("span", {class: "job-kind"}, job.kind || "job"),
     el("span", {class: "job-detail"}),
     el("progress", {}),
+    el("img", {class: "job-preview", alt: "", hidden: true}),
     el("button", {type: "button", class: "cancel", title: "Cancel (Esc cancels the running job)",
       onclick: () => guarded(() => cancelJob(job.id))}, "Cancel"));
   rows.set(job.id, row);
@@ -201,6 +202,9 @@ function updateRow(row, job) {
   if (job.status === "queued" || (job.status === "running" && !total)) bar.removeAttribute("value");
   else bar.value = job.status === "done" ? total || 1 : job.step || 0;
   row.querySelector(".cancel").hidden = finished;
+  const preview = row.querySelector(".job-preview");
+  if (job.preview && !finished) { preview.src = job.preview; preview.hidden = false; }
+  else if (finished) preview.hidden = true;
   row.querySelector(".job-detail").textContent = job.status === "running"
     ? `${job.step || 0}/${total || "?"} ${formatEta(job.eta_s)}`
     : job.status === "failed" ? (job.error || "failed") : job.status;
