@@ -126,8 +126,10 @@ def save_checkpoint(
     return atomic_write(path, lambda tmp: save_file(tensors, tmp, metadata=header))
 
 
-def load_checkpoint(path: str | os.PathLike, *, expect_kind: str | tuple[str, ...] | None = None) -> Checkpoint:
-    """Read a checkpoint, refusing pickles, truncated files and files of another kind."""
+def read_header(path: str | os.PathLike, *, expect_kind: str | tuple[str, ...] | None = None) -> dict[str, Any]:
+    """A checkpoint's JSON header (kind, config, step, meta) from the file's first bytes, without
+    reading its tensors; the same refusals as :func:`load_checkpoint` (pickles, truncated files,
+    other safetensors files, another kind)."""
     path = Path(path)
     if not path.is_file():
         raise AtelierError(f"checkpoint {path}: no such file")
@@ -147,7 +149,6 @@ def load_checkpoint(path: str | os.PathLike, *, expect_kind: str | tuple[str, ..
 
         with safe_open(str(path), framework="pt") as fh:
             header = fh.metadata() or {}
-        tensors = load_file(str(path))
     except (SafetensorError, OSError, ValueError) as exc:
         raise AtelierError(f"checkpoint {path}: not a readable safetensors file (truncated or corrupt: {exc})") from None
     if "atelier" not in header:
@@ -162,7 +163,18 @@ def load_checkpoint(path: str | os.PathLike, *, expect_kind: str | tuple[str, ..
             raise AtelierError(
                 f"checkpoint {path} holds a {kind!r} model; this command needs: {', '.join(allowed)}"
             )
-    return Checkpoint(kind=kind, config=meta["config"], step=meta["step"], tensors=tensors, meta=meta, path=path)
+    return meta
+
+
+def load_checkpoint(path: str | os.PathLike, *, expect_kind: str | tuple[str, ...] | None = None) -> Checkpoint:
+    """Read a checkpoint, refusing pickles, truncated files and files of another kind."""
+    path = Path(path)
+    meta = read_header(path, expect_kind=expect_kind)
+    try:
+        tensors = load_file(str(path))
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise AtelierError(f"checkpoint {path}: not a readable safetensors file (truncated or corrupt: {exc})") from None
+    return Checkpoint(kind=meta["kind"], config=meta["config"], step=meta["step"], tensors=tensors, meta=meta, path=path)
 
 
 def _jsonable(value: Any) -> Any:

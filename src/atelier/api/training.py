@@ -12,7 +12,7 @@ from atelier.config import config_from_dict, override
 from atelier.errors import AtelierError
 from atelier.family import DataOptions, Family, all_presets, get_family, get_preset
 from atelier.training import TrainConfig, TrainResult, fit
-from atelier.training.run_folder import newest_checkpoint
+from atelier.training.run_folder import newest_header
 
 
 def resolve_config(preset: str | Any, overrides: list[str] | None = None) -> tuple[Family, Any]:
@@ -55,16 +55,16 @@ def saved_run(out: str | os.PathLike) -> SavedRun:
 
     Runs saved before a setting was recorded fall back to that setting's default.
     """
-    ckpt = newest_checkpoint(Path(out))
-    family = get_family(ckpt.kind)
-    prov = ckpt.meta.get("provenance", {})
+    header = newest_header(Path(out))
+    family = get_family(header["kind"])
+    prov = header.get("provenance", {})
     known = {f.name for f in dataclasses.fields(TrainConfig)}
-    loop = {k: v for k, v in ckpt.meta.get("train_config", {}).items() if k in known}
+    loop = {k: v for k, v in header.get("train_config", {}).items() if k in known}
     data_fields = {f.name for f in dataclasses.fields(DataOptions)}
-    return SavedRun(family=family, config=config_from_dict(family.config_type, ckpt.config),
+    return SavedRun(family=family, config=config_from_dict(family.config_type, header["config"]),
                     train_config=dataclasses.replace(TrainConfig(), **loop),
                     options=DataOptions(**{k: v for k, v in prov.get("data_options", prov).items() if k in data_fields}),
-                    data=prov.get("data", family.default_data), preset=prov.get("preset"), step=ckpt.step)
+                    data=prov.get("data", family.default_data), preset=prov.get("preset"), step=header["step"])
 
 
 # TrainConfig fields a resumed run may change: they decide how long and how visibly it runs, not what it
@@ -107,9 +107,10 @@ def train(
     if resume:
         if out is None:
             raise AtelierError("resume: give out (--out), the folder of the run to continue")
-        family, config, train_config, options, data = _resumed(preset, out, data=data, overrides=overrides,
+        run = saved_run(out)
+        family, config, train_config, options, data = _resumed(run, preset, out, data=data, overrides=overrides,
                                                                train_config=train_config, options=options)
-        preset = preset if preset is not None else saved_run(out).preset
+        preset = preset if preset is not None else run.preset
     else:
         if preset is None:
             raise AtelierError("train: give a preset name (see `atelier presets`) or a config")
@@ -129,10 +130,9 @@ def train(
                data_fingerprint=prepared.fingerprint, provenance=provenance)
 
 
-def _resumed(preset: Any, out: str | os.PathLike, *, data: Any, overrides: list[str] | None,
+def _resumed(run: SavedRun, preset: Any, out: str | os.PathLike, *, data: Any, overrides: list[str] | None,
              train_config: TrainConfig | None, options: DataOptions | None):
     """The run's own settings, checked against what the caller gave; a contradiction is named."""
-    run = saved_run(out)
     if preset is not None:
         family, _ = resolve_config(preset)
         if family.kind != run.family.kind:

@@ -55,7 +55,7 @@ def translate(
     # 1. Check the arguments and load the model.
     if direction not in DIRECTIONS:
         raise choose_one("direction", direction, DIRECTIONS)
-    files = _expand_inputs(inputs, READ_EXTENSIONS)
+    files = expand_inputs(inputs, READ_EXTENSIONS)
     out = Path(out)
     to_folder = out.suffix == ""
     if not to_folder and out.suffix.lower() not in WRITE_FORMATS:
@@ -95,7 +95,7 @@ def translate(
     return paths
 
 
-def _expand_inputs(inputs: Sequence[str | os.PathLike], extensions: Sequence[str]) -> list[Path]:
+def expand_inputs(inputs: Sequence[str | os.PathLike], extensions: Sequence[str]) -> list[Path]:
     """Files as given, folders as their images (sorted, not recursive); missing paths are errors."""
     if isinstance(inputs, (str, os.PathLike)):
         inputs = [inputs]

@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 
 from atelier.api import load, translate
-from atelier.api.translate import _expand_inputs
+from atelier.api.translate import expand_inputs
 from atelier.imageio import READ_EXTENSIONS
 from atelier.provenance import make_recipe
 from atelier.style.cyclegan import KIND
@@ -29,7 +29,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
 
 def _translate(args: argparse.Namespace) -> int:
     model = load(args.model, kind=KIND)  # first: a bad checkpoint is the first thing to report
-    params = {"inputs": [str(f) for f in _expand_inputs(args.inputs, READ_EXTENSIONS)], "direction": args.direction,
+    params = {"inputs": [str(f) for f in expand_inputs(args.inputs, READ_EXTENSIONS)], "direction": args.direction,
               "size": args.size, "compare": args.compare}
     # Each file records the one input it came from ("input", added by translate) among all of them.
     recipe = make_recipe("translate", params, model=args.model, input_params=["inputs"])

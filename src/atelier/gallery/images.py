@@ -8,20 +8,14 @@ from pathlib import Path
 
 import torch
 
-from atelier import zoo
 from atelier.api import evaluate, load
 from atelier.data.images import load_images
-from atelier.errors import AtelierError
-from atelier.gallery.page import Section, figure, table
+from atelier.gallery.page import Section, figure, shipped_models, table
 from atelier.images.grid import write_gif, write_grid
 
 
 def image_generation_section(out: Path, quick: bool) -> Section:
-    shipped = zoo.read_manifest()
-    needed = ("mnist-dcgan", "mnist-cgan", "mnist-vae")
-    missing = [n for n in needed if n not in shipped]
-    if missing:
-        raise AtelierError(f"the gallery needs the shipped models {', '.join(missing)}; run `make zoo`")
+    shipped = shipped_models("mnist-dcgan", "mnist-cgan", "mnist-vae")
     img = out / "images"
     parts = []
     for name, entry in sorted(shipped.items()):

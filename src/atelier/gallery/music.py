@@ -10,8 +10,7 @@ from __future__ import annotations
 import html
 from pathlib import Path
 
-from atelier.errors import AtelierError
-from atelier.gallery.page import Section, figure, table
+from atelier.gallery.page import Section, figure, shipped_models, table
 
 RNN_MODEL = "essen-melody-rnn"
 VAE_MODEL = "essen-musicvae-2bar"
@@ -38,16 +37,12 @@ def _link(src: str, label: str) -> str:
 
 def music_section(out: Path, quick: bool) -> Section:
     """Write ``out/music/…`` and return the section's HTML."""
-    from atelier import zoo
     from atelier.api import load
     from atelier.music.compose import compose, interpolate, write_interpolation, write_outputs
     from atelier.music.examples import example_path
     from atelier.music.midi import read_midi
 
-    shipped = zoo.read_manifest()
-    missing = [n for n in (RNN_MODEL, VAE_MODEL) if n not in shipped]
-    if missing:
-        raise AtelierError(f"the gallery needs the shipped models {', '.join(missing)}; run `make zoo`")
+    shipped = shipped_models(RNN_MODEL, VAE_MODEL)
     folder = out / "music"
     parts: list[str] = []
 

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import html
 from dataclasses import dataclass
+from typing import Any
+
+from atelier import zoo
+from atelier.errors import AtelierError
 
 
 @dataclass(frozen=True)
@@ -11,6 +15,15 @@ class Section:
     title: str
     html: str
     seconds: float = 0.0
+
+
+def shipped_models(*needed: str) -> dict[str, Any]:
+    """The zoo's manifest, after checking that the models a section shows are installed."""
+    shipped = zoo.read_manifest()
+    missing = [n for n in needed if n not in shipped]
+    if missing:
+        raise AtelierError(f"the gallery needs the shipped models {', '.join(missing)}; run `make zoo`")
+    return shipped
 
 
 def figure(src: str, caption: str, *, width: int | None = None) -> str:

@@ -14,8 +14,7 @@ import torch
 from PIL import Image
 from torch import Tensor
 
-from atelier.errors import AtelierError
-from atelier.gallery.page import Section, figure, table
+from atelier.gallery.page import Section, figure, shipped_models, table
 from atelier.data.photos import HELD_OUT_PHOTOS, PAINTINGS, load_image, resize_long_side, to_image
 
 FAST_MODEL = "fast-paintings"
@@ -41,13 +40,9 @@ def strip(pictures: list[Tensor]) -> Image.Image:
 
 def style_section(out: Path, quick: bool) -> Section:
     """Write ``out/style/*.png`` and return the section's HTML."""
-    from atelier import zoo
     from atelier.api import load
 
-    shipped = zoo.read_manifest()
-    missing = [n for n in (FAST_MODEL, ADAIN_MODEL) if n not in shipped]
-    if missing:
-        raise AtelierError(f"the gallery needs the shipped models {', '.join(missing)}; run `make zoo`")
+    shipped = shipped_models(FAST_MODEL, ADAIN_MODEL)
     folder = out / "style"
     folder.mkdir(parents=True, exist_ok=True)
     size = 160 if quick else 224

@@ -25,6 +25,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
 
+from atelier.checkpoint import read_header
 from atelier.errors import AtelierError
 from atelier.studio.jobs import Hub, Runner, Store, is_id, new_id, upload_meta
 from atelier.studio.params import ITEM_KINDS, PAGES, Catalog, check_params
@@ -142,16 +143,13 @@ _HEADERS: dict[tuple[str, int, int], tuple[str, dict[str, Any]] | None] = {}  # 
 def _checkpoint_header(path: Path) -> tuple[str, dict[str, Any]] | None:
     """An Atelier checkpoint's kind and config from its safetensors header alone (no tensors read);
     None for anything else (another safetensors file, a corrupt one). Cached while the file is unchanged."""
-    from safetensors import safe_open
-
     stat = path.stat()
     key = (str(path), stat.st_mtime_ns, stat.st_size)
     if key not in _HEADERS:
         try:
-            with safe_open(str(path), framework="pt") as fh:
-                meta = json.loads((fh.metadata() or {}).get("atelier", "null"))
+            meta = read_header(path)
             _HEADERS[key] = (meta["kind"], dict(meta.get("config") or {}))
-        except Exception:  # not ours or unreadable: left out of the catalogue, never a failed page
+        except AtelierError:  # not ours or unreadable: left out of the catalogue, never a failed page
             _HEADERS[key] = None
     return _HEADERS[key]
 

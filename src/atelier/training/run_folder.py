@@ -23,7 +23,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from atelier.checkpoint import Checkpoint, load_checkpoint
+from atelier.checkpoint import Checkpoint, load_checkpoint, read_header
 from atelier.errors import AtelierError
 
 CHECKPOINT_NAME = "checkpoint.safetensors"
@@ -51,23 +51,37 @@ def has_checkpoint(out: Path) -> bool:
 def newest_checkpoint(out: Path, *, expect_kind: str | None = None) -> Checkpoint:
     """The readable checkpoint in ``out`` with the most steps; unreadable ones are skipped with a
     warning (the newest one can be damaged by a full disk, never by a kill)."""
+    for path, _ in _by_step(out, expect_kind):
+        try:
+            return load_checkpoint(path, expect_kind=expect_kind)
+        except AtelierError as exc:  # a sound header over damaged tensors
+            warnings.warn(f"skipped the unreadable checkpoint {path}: {exc}", stacklevel=2)
+    raise AtelierError(f"--resume: none of the checkpoints in {out} can be read")
+
+
+def newest_header(out: Path) -> dict[str, Any]:
+    """The header (kind, config, step, meta) of the checkpoint :func:`newest_checkpoint` would
+    choose, without reading any tensors: what a resumed run keeps."""
+    return _by_step(out, None)[0][1]
+
+
+def _by_step(out: Path, expect_kind: str | None) -> list[tuple[Path, dict[str, Any]]]:
+    """The readable checkpoints' paths and headers, most steps first; unreadable ones skipped with a
+    warning (the newest one can be damaged by a full disk, never by a kill)."""
     candidates = _candidates(out)
     if not candidates:
         raise AtelierError(f"--resume: no checkpoint in {out} to resume from")
-    best: Checkpoint | None = None
-    for path in candidates:
+    found = []
+    for path in candidates:  # headers only: tensors are read once, for the one chosen
         try:
-            ckpt = load_checkpoint(path, expect_kind=expect_kind)
+            found.append((path, read_header(path, expect_kind=expect_kind)))
         except AtelierError as exc:
             if expect_kind is not None and "holds a" in str(exc):
                 raise
             warnings.warn(f"skipped the unreadable checkpoint {path}: {exc}", stacklevel=2)
-            continue
-        if best is None or ckpt.step > best.step:
-            best = ckpt
-    if best is None:
+    if not found:
         raise AtelierError(f"--resume: none of the {len(candidates)} checkpoint(s) in {out} can be read")
-    return best
+    return sorted(found, key=lambda pair: pair[1]["step"], reverse=True)
 
 
 def rotate_in(out: Path, keep: int) -> Path:
