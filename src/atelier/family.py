@@ -132,7 +132,7 @@ class TrainedModel:
         raise self._lacks("encode", "VAEs and MusicVAEs")
 
     def decode(self, z: Any, **options: Any) -> Any:
-        raise self._lacks("decode", "VAEs and MusicVAEs")
+        raise self._lacks("decode", "GANs, VAEs and MusicVAEs")
 
     def stylize(self, content: Any, styles: Any = None, **options: Any) -> Any:
         raise self._lacks("stylize", "fast-style and AdaIN models")

@@ -448,6 +448,22 @@ class GANModel(TrainedModel, nn.Module):
         z = slerp(z_a, z_b, torch.linspace(0, 1, steps))  # (steps, z_dim)
         return self._generate(z, labels)
 
+    @torch.no_grad()
+    def decode(self, z: torch.Tensor, labels: Any = None) -> torch.Tensor:
+        """Images (N, C, H, W) in [-1, 1] from latents z (N, z_dim): what the taste model steers and
+        ``atelier decode`` reads. ``sample(1, seed=s)`` is ``decode(seeded_normal(1, z_dim, seed=s))``.
+
+        >>> import dataclasses
+        >>> config = dataclasses.replace(PRESETS["dcgan"], width=8, z_dim=16)
+        >>> model = GANModel(config, build_task(config).G)
+        >>> bool((model.decode(seeded_normal(1, 16, seed=3)) == model.sample(1, seed=3)).all())
+        True
+        """
+        z = torch.as_tensor(z, dtype=torch.float32)
+        if z.ndim != 2 or z.shape[1] != self.config.z_dim:
+            raise AtelierError(f"latents of shape {tuple(z.shape)}; this GAN takes (N, {self.config.z_dim})")
+        return self._generate(z, resolve_labels(labels, len(z), self.config.num_classes, what="GAN"))
+
     def _generate(self, z: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
         device = self.device
         return self.generator(z.to(device), None if labels is None else labels.to(device))
