@@ -202,7 +202,7 @@ def write_outputs(
     piano_roll: bool = True,
     prefix: str = "melody",
     renderer: str = "auto",
-    recipe: dict[str, Any] | None = None,
+    recipe: dict[str, Any] | Sequence[dict[str, Any]] | None = None,
 ) -> list[Path]:
     """Write each melody as ``PREFIX_001.mid`` (tempo and instrument set), and optionally ``.wav``
     (General MIDI soundfont, the sine synthesiser as fallback), ``.png`` (piano roll) and
@@ -210,6 +210,7 @@ def write_outputs(
 
     ``recipe`` (:func:`atelier.provenance.make_recipe` of the call that made the melodies) goes into
     every MIDI, WAV, PNG and MusicXML file, with ``output`` naming the file and, for audio, the renderer used.
+    A list of recipes, one per melody, is for melodies that each came from their own call (of one melody).
     """
     from atelier.music.audio import plot_piano_roll, render_audio, write_wav
     from atelier.music.midi import write_midi, write_musicxml
@@ -218,21 +219,27 @@ def write_outputs(
     if not melodies:
         raise AtelierError("no melodies to write")
 
+    per_melody = isinstance(recipe, (list, tuple))
+    if per_melody and len(recipe) != len(melodies):
+        raise AtelierError(f"{len(recipe)} recipes for {len(melodies)} melodies; give one recipe, or one per melody")
+
     def write(folder: Path) -> None:
         for i, melody in enumerate(melodies):
             stem = folder / f"{prefix}_{i + 1:03d}"
+            # A melody of its own call is that call's first file (what `atelier reproduce` reruns and picks).
+            recipe_i, index, named = (recipe[i], 0, f"{prefix}_001") if per_melody else (recipe, i, stem.name)
             mid = stem.with_suffix(".mid")
-            write_midi(melody, mid, metadata=with_output(recipe, file=mid.name, index=i))
+            write_midi(melody, mid, metadata=with_output(recipe_i, file=f"{named}.mid", index=index))
             if wav:
                 audio = render_audio(melody, renderer=renderer)
                 write_wav(audio, stem.with_suffix(".wav"), metadata=with_output(
-                    recipe, file=f"{stem.name}.wav", index=i, renderer=audio.renderer))
+                    recipe_i, file=f"{named}.wav", index=index, renderer=audio.renderer))
             if piano_roll:
                 plot_piano_roll(melody, stem.with_suffix(".png"), titles=[melody.name or stem.name],
-                                metadata=with_output(recipe, file=f"{stem.name}.png", index=i))
+                                metadata=with_output(recipe_i, file=f"{named}.png", index=index))
             if musicxml:
                 write_musicxml(melody, stem.with_suffix(".musicxml"),
-                               metadata=with_output(recipe, file=f"{stem.name}.musicxml", index=i))
+                               metadata=with_output(recipe_i, file=f"{named}.musicxml", index=index))
 
     return write_folder(out_dir, write)
 
