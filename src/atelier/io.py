@@ -6,6 +6,7 @@ import os
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 
 def atomic_write(path: str | os.PathLike, write: Callable[[str], None]) -> Path:
@@ -74,3 +75,23 @@ def read_npz_metadata(path: str | os.PathLike) -> dict:
         if NPZ_METADATA_KEY not in npz.files:
             return {}
         return json.loads(str(npz[NPZ_METADATA_KEY]))
+
+
+FIGURE_FORMATS = ("png", "pdf", "svg")
+
+
+def figure_format(path: str | os.PathLike) -> str:
+    """The format a figure's file name asks for; anything but png, pdf or svg is an error (check it
+    before drawing)."""
+    from atelier.errors import choose_one
+
+    fmt = Path(path).suffix.lower().lstrip(".")
+    if fmt not in FIGURE_FORMATS:
+        raise choose_one("picture format", fmt or Path(path).name, FIGURE_FORMATS)
+    return fmt
+
+
+def write_figure(figure: Any, path: str | os.PathLike) -> Path:
+    """Save a matplotlib figure atomically, in the format its suffix names (png, pdf or svg)."""
+    fmt = figure_format(path)
+    return atomic_write(path, lambda tmp: figure.savefig(tmp, format=fmt))

@@ -1,0 +1,1 @@
+"""Analysis and critique of works: pictures (:mod:`.images`) and melodies (:mod:`.melodies`)."""
