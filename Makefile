@@ -37,4 +37,10 @@ pictures: $(STAMP) browser
 	$(VENV)/bin/atelier sample mnist-cgan --n 100 --seed 1 --class all --out docs/images/readme-cgan.png
 	$(VENV)/bin/atelier interpolate mnist-dcgan --seeds 3,11 --steps 10 --out docs/images/readme-interpolation.png
 	$(VENV)/bin/atelier reconstruct mnist-vae --n 16 --out docs/images/readme-reconstruct.png
+	rm -rf build/pictures && mkdir -p build/pictures && cd build/pictures && ../../$(VENV)/bin/atelier examples --out . \
+	  && ../../$(VENV)/bin/atelier stylize photo.jpg --method fast --style starry_night --out starry.png \
+	  && ../../$(VENV)/bin/atelier analyze photo.jpg a.mid --report . \
+	  && ../../$(VENV)/bin/atelier compare photo.jpg starry.png --report ../../docs/images/analysis-compare.png
+	cp build/pictures/photo-report.png docs/images/analysis-photo.png
+	cp build/pictures/a-report.png docs/images/analysis-melody.png
 	ATELIER_SCREENSHOTS=1 $(PY) -m pytest -q tests/studio/test_browser.py   # the studio's, by its browser tests

@@ -26,6 +26,7 @@ LAYER_OF_PREFIX = {
     "atelier.music.theory": "core",
     "atelier.data": "data",
     "atelier.images": "models", "atelier.style": "models", "atelier.music": "models", "atelier.metrics": "models",
+    "atelier.analysis": "models", "atelier.taste": "models",
     "atelier.api": "api", "atelier": "api",  # the package itself is the public API
     "atelier.cli": "apps", "atelier.gallery": "apps", "atelier.studio": "apps", "atelier.zoo.recipes": "apps", "atelier.__main__": "apps",
 }

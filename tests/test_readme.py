@@ -10,7 +10,7 @@ import pytest
 from atelier.cli import main
 
 README = Path(__file__).resolve().parents[1] / "README.md"
-TOUR_SECTIONS = ("## A tour of the command line", "## Style transfer and music")
+TOUR_SECTIONS = ("## A tour of the command line", "## Style transfer and music", "## Analysis, critique and taste")
 
 # Options appended to a line so that it runs in seconds (argparse keeps the last value given): the
 # command, its inputs and its outputs stay the README's.

@@ -8,7 +8,9 @@
 
 from atelier.version import __version__
 from atelier.api import (
+    analyze,
     available_models,
+    compare,
     compose,
     evaluate,
     interpolate,
@@ -23,5 +25,5 @@ from atelier.errors import AtelierError
 from atelier.family import DataOptions, EvalOptions
 from atelier.training import TrainConfig
 
-__all__ = ["AtelierError", "DataOptions", "EvalOptions", "TrainConfig", "__version__", "available_models", "compose",
+__all__ = ["AtelierError", "DataOptions", "EvalOptions", "TrainConfig", "__version__", "analyze", "available_models", "compare", "compose",
            "evaluate", "interpolate", "load", "reproduce", "sample", "stylize", "train", "translate"]

@@ -1,4 +1,5 @@
-"""Where Atelier keeps what it can rebuild: ``$ATELIER_CACHE``, else ``~/.cache/atelier``."""
+"""Where Atelier keeps what it can rebuild (``$ATELIER_CACHE``, else ``~/.cache/atelier``) and the
+user's own things (:func:`studio_folder`)."""
 
 from __future__ import annotations
 
@@ -14,3 +15,9 @@ def cache_dir(*parts: str, create: bool = True) -> Path:
     if create:
         path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def studio_folder() -> Path:
+    """Where the user's own things live (the studio's history, the taste profile):
+    ``$ATELIER_STUDIO_DIR``, else ``~/atelier-studio``. Unlike the cache, nothing here is rebuilt."""
+    return Path(os.environ.get("ATELIER_STUDIO_DIR") or Path.home() / "atelier-studio")

@@ -294,3 +294,48 @@ def test_a_foreign_origin_is_refused(page: Page, studio: Studio) -> None:
     assert status == 403 and "host" in body["error"]
     page.goto(f"{studio.url}/generate?token={studio.token}")
     assert len(page.evaluate("() => fetch('/api/jobs').then(r => r.json())")) == before
+
+
+def test_taste_ask_pick_generate_for_me_and_why(open_page, screenshot_dir: Path) -> None:
+    page = open_page("taste")
+    form = page.locator("#taste-form")
+    form.locator("select[name=model]").select_option("mnist-dcgan")
+    form.locator("input[name=profile]").fill("browser")
+    form.locator("input[name=profile]").press("Tab")  # a new profile: no answers yet
+    expect(page.locator("#answer-count")).to_have_text("0 answers")
+    expect(page.locator("#profile-file")).to_contain_text("taste.sqlite")
+    page.locator("#ask-form input[name=k]").fill("3")
+    page.click("#ask-form button[type=submit]")
+    works = page.locator("#question .choice")
+    expect(works).to_have_count(3)
+    first = works.first.locator("img").get_attribute("src")
+    works.nth(1).locator("button.pick").click()  # "This one": recorded, and the next question comes
+    expect(page.locator("#answer-count")).to_have_text("1 answer")
+    expect(works.first.locator("img")).not_to_have_attribute("src", first or "")
+    expect(works).to_have_count(3)
+    works.nth(0).locator("button.pick").click()
+    expect(page.locator("#answer-count")).to_have_text("2 answers")
+
+    page.locator("#for-me-form input[name=n]").fill("4")
+    page.click("#for-me-form button[type=submit]")
+    mine = page.locator("#for-me .choice")
+    expect(mine).to_have_count(4)
+    mine.nth(2).locator(".star[data-stars='4']").click()  # a rating of one work
+    expect(mine.nth(2).locator(".stars .status")).to_have_text("rated 4 stars")
+    expect(page.locator("#answer-count")).to_have_text("3 answers")
+    page.click("#why-form button[type=submit]")
+    expect(page.locator("#why li").first).to_be_visible()
+    expect(page.locator("#why li", has_text="brightness")).to_have_count(1)
+    page.set_viewport_size({"width": 1280, "height": 1400})
+    page.evaluate("window.scrollTo(0, 0)")
+    page.screenshot(path=screenshot_dir / "studio-taste.png")
+
+    # privacy: the export is every answer, as JSON; the delete asks first, then forgets them
+    with page.expect_download() as download:
+        page.click("#export-profile")
+    exported = json.loads(Path(download.value.path()).read_text())
+    assert exported["profile"] == "browser" and len(exported["answers"]) == 3
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.click("#delete-profile")
+    expect(page.locator("#message")).to_contain_text("3 answers forgotten")
+    expect(page.locator("#answer-count")).to_have_text("0 answers")

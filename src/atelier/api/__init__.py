@@ -11,9 +11,15 @@ studio are thin layers over these, and every family is reached through :mod:`ate
 ``compose``        melodies from a melody model, optionally continuing a primer
 ``evaluate``       metrics against held-out data
 ``reproduce``      an artefact again from the recipe inside it, compared with the original
+``analyze``        figures about a picture or a melody (colour, composition, key, form…)
+``compare``        two works side by side, with a critique against a reference set
 =================  =========================================================
+
+A person's taste (ask, answer, rate, generate for them, why, export, delete) is
+:mod:`atelier.api.taste`.
 """
 
+from atelier.api.analysis import analyze, compare
 from atelier.api.evaluation import evaluate
 from atelier.api.models import available_models, interpolate, load, loaded, sample
 from atelier.api.music import compose
@@ -22,5 +28,5 @@ from atelier.api.style import stylize
 from atelier.api.training import resolve_config, train
 from atelier.api.translate import translate
 
-__all__ = ["available_models", "compose", "evaluate", "interpolate", "load", "loaded", "reproduce", "resolve_config",
+__all__ = ["analyze", "available_models", "compare", "compose", "evaluate", "interpolate", "load", "loaded", "reproduce", "resolve_config",
            "sample", "stylize", "train", "translate"]

@@ -18,7 +18,7 @@ from atelier.version import __version__
 
 COMMAND_MODULES = ("atelier.cli.common", "atelier.cli.images", "atelier.cli.style", "atelier.cli.translate",
                    "atelier.cli.music", "atelier.cli.examples", "atelier.cli.reproduce",
-                   "atelier.cli.studio")
+                   "atelier.cli.studio", "atelier.cli.taste", "atelier.cli.analysis")
 
 
 def add_dataclass_options(parser: argparse.ArgumentParser, cls: type, *, skip: tuple[str, ...] = (),

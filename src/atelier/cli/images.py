@@ -30,6 +30,9 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                         "with --class all)")
     p.add_argument("--out", required=True,
                    help="a .png/.jpg/.webp file for a grid, or a folder for one file per image")
+    p.add_argument("--taste", default=None, metavar="PROFILE",
+                   help="choose the images this person is predicted to like most (see `atelier taste`)")
+    p.add_argument("--profile-file", default=None, metavar="PATH", help="with --taste: the taste profile file")
     p.set_defaults(handler=_sample)
 
     p = sub.add_parser("interpolate", help="morph between two seeds, two images, or two melodies")
@@ -129,6 +132,14 @@ def _sample(args: argparse.Namespace) -> int:
         raise AtelierError(f"--n must be a positive number of images, got {args.n}")
     if args.nrow is not None and args.nrow < 1:
         raise AtelierError(f"--nrow must be at least 1 image per row, got {args.nrow}")
+    if args.taste is not None:
+        from atelier.cli.taste import for_me_command
+
+        if args.truncation is not None or args.temperature is not None or args.label == "all":
+            raise AtelierError("--taste chooses among the model's plain samples; leave out --truncation, "
+                               "--temperature and --class all")
+        label = None if args.label is None else int(args.label)
+        return for_me_command(args, n=args.n, label=label)
     model = _load_image_model(args.model)
     labels = _labels(model, args.label, args.n)
     params = {"n": args.n, "seed": args.seed, "labels": labels, "truncation": args.truncation,

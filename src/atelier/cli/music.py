@@ -30,6 +30,9 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--wav", action="store_true", help="also render WAV audio (General MIDI soundfont)")
     p.add_argument("--musicxml", action=argparse.BooleanOptionalAction, default=True, help="write notation")
     p.add_argument("--piano-roll", action=argparse.BooleanOptionalAction, default=True, help="write piano rolls")
+    p.add_argument("--taste", default=None, metavar="PROFILE",
+                   help="choose the tunes this person is predicted to like most (see `atelier taste`)")
+    p.add_argument("--profile-file", default=None, metavar="PATH", help="with --taste: the taste profile file")
     p.set_defaults(handler=_compose)
 
 
@@ -37,6 +40,13 @@ def _compose(args: argparse.Namespace) -> int:
     from atelier.api.music import compose
     from atelier.music.compose import parse_pitches, write_outputs
 
+    if args.taste is not None:
+        from atelier.cli.taste import for_me_command
+
+        if args.primer or args.primer_pitches or args.beam_size != 1 or args.branch_factor != 1:
+            raise AtelierError("--taste chooses among the model's own tunes (temperature and seed); leave out "
+                               "--primer, --primer-pitches and beam search")
+        return for_me_command(args, n=args.n, bars=args.bars)
     pitches = None if args.primer_pitches is None else parse_pitches(args.primer_pitches)
     params = {"bars": args.bars, "n": args.n, "temperature": args.temperature, "primer": args.primer,
               "primer_pitches": pitches, "seed": args.seed, "qpm": args.qpm, "program": args.program,

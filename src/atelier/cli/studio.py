@@ -8,9 +8,10 @@ import threading
 import webbrowser
 from pathlib import Path
 
+from atelier.cache import studio_folder
 from atelier.errors import AtelierError
 
-DEFAULT_DATA_DIR = Path.home() / "atelier-studio"
+DEFAULT_DATA_DIR = studio_folder()
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:

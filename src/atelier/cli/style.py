@@ -54,6 +54,9 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=True,
                    help="gatys: show a progress bar of the optimisation")
     p.add_argument("--out", required=True, help="output picture: .png, .jpg or .webp")
+    p.add_argument("--taste", default=None, metavar="PROFILE",
+                   help="fast: choose the blend and strength this person is predicted to like most for this photo")
+    p.add_argument("--profile-file", default=None, metavar="PATH", help="with --taste: the taste profile file")
     p.set_defaults(handler=_stylize)
 
     p = sub.add_parser("export-onnx", help="export a fast-style network to ONNX")
@@ -82,6 +85,14 @@ def _stylize(args: argparse.Namespace) -> int:
                            f"{' or '.join(ALPHA_EXTENSIONS)} file, or leave --keep-alpha out")
     if args.max_pixels is not None and args.max_pixels <= 0:
         raise AtelierError(f"--max-pixels must be positive, got {args.max_pixels}")
+    if args.taste is not None:
+        from atelier.cli.taste import for_me_command
+
+        if args.method != "fast" or args.weights is not None or args.mask is not None:
+            raise AtelierError("--taste chooses a fast network's blend and strength for you; use --method fast and "
+                               "leave out --weights and --mask")
+        args.model = args.model or DEFAULT_MODELS["fast"]
+        return for_me_command(args, n=1, photo=args.content)
     # --preset and --progress have defaults; they reach the library only for the method they belong to.
     gatys = {"preset": args.preset} if args.method == "gatys" else {}
     options = dict(weights=_weights(args.weights), strength=args.strength, preserve_color=args.preserve_color,

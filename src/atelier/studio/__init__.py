@@ -1,4 +1,5 @@
-"""Atelier Studio: a local web app over the public API — generate, stylise, compose, morph — with
+"""Atelier Studio: a local web app over the public API — generate, stylise, compose, morph, and learn
+the person's taste (the Taste tab: pick the best, rate, "generate for me", why, export, delete) — with
 one worker process running jobs in order, live progress by server-sent events, and a history kept
 in SQLite plus files in a data folder.
 

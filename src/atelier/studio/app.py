@@ -27,15 +27,17 @@ from starlette.concurrency import run_in_threadpool
 
 from atelier.checkpoint import read_header
 from atelier.errors import AtelierError
+from atelier.studio import taste
 from atelier.studio.jobs import Hub, Runner, Store, is_id, new_id, upload_meta
 from atelier.studio.params import ITEM_KINDS, PAGES, Catalog, check_params
+from atelier.taste.profile import DEFAULT_PROFILE
 
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 MAX_UPLOAD_PIXELS = 25_000_000  # 5000×5000: far above what the models paint, far below a decompression bomb
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
 COOKIE = "atelier_token"
 HEADER = "x-atelier-token"
-PAGE_NAMES = ("generate", "stylize", "compose", "gallery")
+PAGE_NAMES = ("generate", "stylize", "compose", "taste", "gallery")
 KEEPALIVE_S = 15.0
 HERE = Path(__file__).resolve().parent
 IMAGE_MAGIC = ((b"\x89PNG\r\n\x1a\n", ".png"), (b"\xff\xd8\xff", ".jpg"), (b"GIF87a", ".gif"), (b"GIF89a", ".gif"),
@@ -279,6 +281,7 @@ def create_app(data_dir: Path, *, token: str | None = None, hosts: tuple[str, ..
         return Catalog(models=models["kinds"], paintings=tuple(models["paintings"]), photos=tuple(PHOTOS),
                        data_dir=data_dir, upload_kind=lambda i: (upload_meta(data_dir, i) or {}).get("kind"),
                        item_kind=lambda i: (store.item(i) or {}).get("kind") if is_id(i) else None,
+                       item_files=lambda i: (store.item(i) or {}).get("files", []) if is_id(i) else [],
                        model_files=models["files"])
 
     # -- pages
@@ -402,5 +405,55 @@ def create_app(data_dir: Path, *, token: str | None = None, hosts: tuple[str, ..
             return _error("no such item", 404)
         kind = found["recipe"]["job"]
         return JSONResponse({"page": PAGES[kind], "kind": kind, "params": found["recipe"]["params"]})
+
+    # -- taste: the profile file needs no model, so these answer at once (asking, rating, generating
+    # for the person and "why" are jobs: atelier.studio.taste)
+    def answer_counts(profile: str) -> dict[str, int]:
+        own = {str(path): name for name, path in all_models()["files"].items()}  # own models' answers: by checkpoint
+        return taste.answer_counts(data_dir, profile, own)
+
+    async def taste_call(call, *args) -> Response:
+        try:
+            return JSONResponse(await run_in_threadpool(call, *args))
+        except AtelierError as error:
+            return _error(str(error))
+
+    @app.get("/api/taste/profiles/{profile}")
+    async def taste_profile(profile: str) -> Response:
+        return await taste_call(lambda: {"profile": profile, "answers": answer_counts(profile),
+                                         "file": str(taste.profile_path(data_dir).resolve())})
+
+    @app.post("/api/taste/answer")
+    async def taste_answer(request: Request) -> Response:
+        try:
+            body = json.loads(await request.body())
+        except ValueError:
+            body = None
+        if not isinstance(body, dict):
+            return _error("the body must be a JSON object: {\"profile\": ..., \"question\": ..., \"picked\": 0}")
+        profile = body.get("profile", DEFAULT_PROFILE)
+
+        def record() -> dict[str, Any]:
+            answer_id = taste.answer(data_dir, profile, body.get("question"), body.get("picked"))
+            return {"answer": answer_id, "answers": answer_counts(profile)}
+        return await taste_call(record)
+
+    @app.get("/api/taste/profiles/{profile}/export")
+    async def taste_export(profile: str) -> Response:
+        response = await taste_call(taste.export, data_dir, profile)
+        if response.status_code == 200:
+            response.headers["Content-Disposition"] = f'attachment; filename="taste-{profile}.json"'
+        return response
+
+    @app.post("/api/taste/profiles/{profile}/delete")
+    async def taste_delete(profile: str) -> Response:
+        return await taste_call(lambda: {"profile": profile, "deleted": taste.delete(data_dir, profile)})
+
+    @app.get("/api/taste/questions/{profile}/{question}/{name}")
+    def taste_question_file(profile: str, question: str, name: str) -> Response:
+        path = taste.question_file(data_dir, profile, question, name)
+        if path is None:
+            return _error("no such file", 404)
+        return FileResponse(path, media_type=MEDIA_TYPES.get(path.suffix, "application/octet-stream"))
 
     return app

@@ -8,16 +8,19 @@ the result holds every value that made it. The worker (:mod:`atelier.studio.work
 from __future__ import annotations
 
 import itertools
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from atelier.errors import AtelierError, choose_one
+from atelier.taste.profile import DEFAULT_PROFILE, MAX_CHOICES, check_name
 
 # Job kinds, and the page of the studio each belongs to ("use these settings" goes back there).
 PAGES = {"sample": "/generate", "vary": "/generate", "interpolate": "/generate", "stylize": "/stylize",
-         "compose": "/compose", "respond": "/compose", "morph": "/compose", "reproduce": "/gallery"}
+         "compose": "/compose", "respond": "/compose", "morph": "/compose", "reproduce": "/gallery",
+         "taste_ask": "/taste", "taste_for_me": "/taste", "taste_rate": "/taste", "taste_why": "/taste"}
 ITEM_KINDS = {"sample": "image", "vary": "image", "interpolate": "image", "stylize": "style", "compose": "music",
               "respond": "music", "morph": "music"}
 IMAGE_KINDS = ("gan", "vae")
@@ -34,6 +37,11 @@ GATYS_PRESETS = ("fast", "default")  # "fast": two passes of 30 steps, ~10-30 s 
 GATYS_MAX_SIZE = 512  # each doubling of the side quadruples Gatys's time; larger is the command line's job
 GATYS_MAX_STEPS = 300
 PRESERVE_COLOR = (None, "luminance", "histogram")
+TASTE_MODEL_KINDS = ("gan", "vae", "melody_rnn", "music_vae", "fast_style")  # what a taste can be about
+MAX_FOR_ME = 16  # works one "generate for me" job makes
+# The files of an item that each hold one work: a sample's pictures, a stylised photo, a composition's
+# melodies (a grid, a strip, the photo before, a whole exchange or morph are not one work).
+WORK_FILE = re.compile(r"^(image_\d{3}\.png|stylized\.png|melody_\d{3}\.mid)$")
 
 
 @dataclass(frozen=True)
@@ -46,10 +54,11 @@ class Catalog:
     data_dir: Path
     upload_kind: Callable[[str], str | None] = field(default=lambda _id: None)  # upload id -> "image"/"midi"/None
     item_kind: Callable[[str], str | None] = field(default=lambda _id: None)  # item id -> its kind or None
+    item_files: Callable[[str], list[str]] = field(default=lambda _id: [])  # item id -> its files
     model_files: dict[str, Path] = field(default_factory=dict)  # own model name -> its checkpoint (server-side)
 
 
-def _int(params: dict, name: str, default: int, low: int, high: int) -> int:
+def _int(params: dict, name: str, default: int | None, low: int, high: int) -> int:
     value = params.get(name, default)
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
         raise AtelierError(f"{name}={value!r}: must be a whole number from {low} to {high}")
@@ -162,6 +171,8 @@ def _check(kind: str, p: dict[str, Any], catalog: Catalog) -> dict[str, Any]:
         if catalog.models[out["model"]] == "music_vae" and (out["primer"] or out["primer_notes"]):
             raise AtelierError("a primer needs a melody RNN; a MusicVAE samples whole melodies (try morph)")
         return out
+    if kind.startswith("taste_"):
+        return _check_taste(kind, p, catalog)
     if kind == "reproduce":
         item = p.get("item")
         if catalog.item_kind(item) is None:
@@ -221,3 +232,54 @@ def _check_stylize(p: dict, catalog: Catalog) -> dict[str, Any]:
             "strength": _float(p, "strength", 1.0, 0, 1), "preserve_color": preserve, "mask": mask,
             "size": size, **own}
 
+
+def _check_taste(kind: str, p: dict, catalog: Catalog) -> dict[str, Any]:
+    """A taste job: whose taste (``profile``), about which model (with its photo, class or length),
+    and the job's own options; a rating names the item (and, when it holds several, the file)."""
+    profile = check_name(p.get("profile", DEFAULT_PROFILE))
+    if kind == "taste_rate":
+        item = p.get("item")
+        if catalog.item_kind(item) is None:
+            raise AtelierError(f"item={item!r}: not the id of an item in the gallery")
+        return {"item": item, "file": rating_file(item, catalog.item_files(item), p.get("file")),
+                "stars": _int(p, "stars", None, 1, 5), "profile": profile}
+    out = {"model": _model(p, catalog, TASTE_MODEL_KINDS), "profile": profile}
+    model_kind = catalog.models[out["model"]]
+    if model_kind == "fast_style":
+        photo = p.get("photo")
+        if not (photo in catalog.photos or (isinstance(photo, str) and catalog.upload_kind(photo) == "image")):
+            raise AtelierError(f"photo={photo!r}: a style network's taste is about one photo: an uploaded photo's id "
+                               f"or a bundled photo: {', '.join(catalog.photos)}")
+        out["photo"] = photo
+    elif p.get("photo") is not None:
+        raise AtelierError(f"photo: applies to fast style networks; {out['model']} is a {model_kind} model")
+    if model_kind in IMAGE_KINDS:
+        out["label"] = _label(p, "label", allow_all=False)
+    elif p.get("label") is not None:
+        raise AtelierError(f"label: applies to conditional GANs and VAEs; {out['model']} is a {model_kind} model")
+    if model_kind == "melody_rnn":
+        out["bars"] = _int(p, "bars", 4, 1, MAX_BARS)
+    elif p.get("bars") is not None:
+        raise AtelierError(f"bars: applies to melody RNNs; {out['model']} is a {model_kind} model")
+    seed = None if p.get("seed") is None else _int(p, "seed", 0, 0, 2**31)
+    if kind == "taste_ask":
+        out.update(k=_int(p, "k", MAX_CHOICES, 2, MAX_CHOICES), seed=seed)
+    elif kind == "taste_for_me":
+        out.update(n=_int(p, "n", 4, 1, MAX_FOR_ME), seed=seed)
+    return out
+
+
+def rating_file(item: str, files: list[str], file: Any = None) -> str:
+    """The file of ``item`` a rating is about: ``file`` when it is one of the item's works, else the
+    item's only work; an item of several works needs ``file``, one of none cannot be rated."""
+    works = [name for name in files if WORK_FILE.match(name)]
+    if file is not None:
+        if file not in works:
+            raise AtelierError(f"file={file!r}: not one of the works of item {item}"
+                               + (f": {', '.join(works)}" if works else " (it holds none that can be rated)"))
+        return file
+    if not works:
+        raise AtelierError(f"item {item}: holds no single work to rate (a grid, a strip, a morph…)")
+    if len(works) > 1:
+        raise AtelierError(f"item {item}: holds {len(works)} works ({', '.join(works)}); say which with file")
+    return works[0]

@@ -14,6 +14,8 @@ calls (a grid of separate samples or variations, the answer cut from a call and 
 ``"sequence"`` recipe of those calls (:func:`atelier.provenance.make_sequence`); ``before.png`` holds
 a ``"photo"`` recipe (the input read and resized). Each also holds the studio's job (``"studio"``: kind
 and parameters), as does ``recipe.json`` beside them.
+
+The Taste tab's jobs (ask, generate for me, rate, why) live in :mod:`atelier.studio.taste`.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from typing import Any
 from atelier.errors import AtelierError
 from atelier.studio.jobs import new_id, upload_meta, upload_path
 from atelier.studio.params import ITEM_KINDS, STEPS_PER_BAR, VARY_FRAMES
+from atelier.studio.taste import TASTE_RUNNERS
 from atelier.zoo import sha256_file
 
 PREVIEW_PX = 96  # side of the picture a progress event may carry
@@ -44,7 +47,7 @@ class Job:
     """One running job: its progress reports, its cancel check, its models, its staging folder."""
 
     def __init__(self, job_id: str, number: int, kind: str, params: dict[str, Any], *, outbox: Any, cancel: Any,
-                 data_dir: Path, models: dict[tuple[str, str], Any]) -> None:
+                 data_dir: Path, models: dict[tuple, Any]) -> None:
         self.id, self.number, self.kind, self.params = job_id, number, kind, params
         self.outbox, self.cancel, self.data_dir, self._models = outbox, cancel, Path(data_dir), models
         self.step, self.total, self.started_reporting = 0, 1, False
@@ -85,16 +88,23 @@ class Job:
         import atelier
         from atelier import zoo
 
-        source = self._source(name)
+        source = self.source(name)
         digest = zoo.model_sha256(source)
         if (source, digest) not in self._models:
             self._models[(source, digest)] = atelier.load(source)
         self.model_sha256[name] = digest
         return self._models[(source, digest)]
 
-    def _source(self, name: str) -> str:
+    def source(self, name: str) -> str:
         """What atelier.load takes for a model name: the name, or an own model's checkpoint path."""
         return (self.params.get("model_file") or name) if name == self.params.get("model") else name
+
+    def keep(self, key: tuple, make: Callable[[], Any]) -> Any:
+        """What ``make`` builds, once per worker: kept beside the models (a taste subject, whose
+        latent directions take a moment to find). ``key`` names the model's file and SHA-256 too."""
+        if key not in self._models:
+            self._models[key] = make()
+        return self._models[key]
 
     def upload(self, upload_id: str) -> Path:
         path = upload_path(self.data_dir, upload_id)
@@ -125,7 +135,7 @@ class Job:
         with the studio's own under ``"studio"``."""
         from atelier.provenance import make_recipe
 
-        recipe = make_recipe(command, params, model=None if model is None else self._source(model),
+        recipe = make_recipe(command, params, model=None if model is None else self.source(model),
                              input_params=input_params, output=output or None)
         return {**recipe, "studio": self.recipe()}
 
@@ -133,15 +143,16 @@ class Job:
         self.staging.mkdir(parents=True, exist_ok=True)
         return self.staging / name
 
-    def finish(self, title: str, result: dict[str, Any] | None = None) -> dict[str, Any]:
-        """Rename the complete staging folder into place; the outcome the server records."""
+    def finish(self, title: str, result: dict[str, Any] | None = None, *, kind: str | None = None) -> dict[str, Any]:
+        """Rename the complete staging folder into place; the outcome the server records. ``kind``:
+        the item's kind where the job's own does not decide it (generate for me: what the model makes)."""
         self.check()
         files = sorted(p.name for p in self.staging.iterdir())
         recipe = {**self.recipe(), "files": files}
         (self.staging / "recipe.json").write_text(json.dumps(recipe, indent=1, sort_keys=True))
         os.replace(self.staging, self.data_dir / "items" / self.item_id)
         self.step = self.total
-        item = {"id": self.item_id, "kind": ITEM_KINDS[self.kind], "job": self.id, "title": title,
+        item = {"id": self.item_id, "kind": kind or ITEM_KINDS[self.kind], "job": self.id, "title": title,
                 "recipe": recipe, "files": files + ["recipe.json"]}
         return {"total": self.total, "item": item, "result": result}
 
@@ -451,6 +462,7 @@ def run_reproduce(job: Job, p: dict[str, Any]) -> dict[str, Any]:
 RUNNERS: dict[str, Callable[[Job, dict[str, Any]], dict[str, Any]]] = {
     "sample": run_sample, "vary": run_vary, "interpolate": run_interpolate, "stylize": run_stylize,
     "compose": run_compose, "respond": run_respond, "morph": run_morph, "reproduce": run_reproduce,
+    **TASTE_RUNNERS,
 }
 
 
@@ -464,7 +476,7 @@ def worker_main(inbox: Any, outbox: Any, cancel: Any, data_dir: str) -> None:
     import atelier  # noqa: F401  (imported before "ready", so the first job does not wait for it)
 
     warnings.simplefilter("ignore")  # a job's result is its files and its message; warnings have no reader here
-    models: dict[tuple[str, str], Any] = {}  # (name or checkpoint path, SHA-256) -> the loaded model
+    models: dict[tuple, Any] = {}  # (name or checkpoint path, SHA-256) -> the loaded model; Job.keep's too
     outbox.put(("ready",))
     while (message := inbox.get()) is not None:
         job_id, number, kind, params = message
