@@ -30,7 +30,7 @@ Example, a linear "generator" whose main directions are known:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
