@@ -112,3 +112,77 @@ def test_batches_cover_each_epoch_once():
     seen = torch.cat([batch_indices(50, 10, seed=3, step=s) for s in range(5)])
     assert sorted(seen.tolist()) == list(range(50))
     assert not torch.equal(batch_indices(50, 10, seed=3, step=0), batch_indices(50, 10, seed=3, step=5))
+
+
+def test_unknown_precision_lists_choices():
+    with pytest.raises(AtelierError, match="choose one of: auto, fp32, bf16"):
+        TrainConfig(precision="fp16")
+
+
+def test_auto_precision_is_bf16_only_for_a_fast_path_on_native_bf16(monkeypatch):
+    from atelier.training import loop
+
+    cpu, plain, fast = torch.device("cpu"), ToyTask(ToyConfig()), ToyTask(ToyConfig())
+    fast.fast_path = True
+    monkeypatch.setattr(loop, "native_bf16", lambda device: True)
+    assert loop.resolve_precision("auto", cpu, fast) is torch.bfloat16
+    assert loop.resolve_precision("auto", cpu, plain) is None
+    assert loop.resolve_precision("fp32", cpu, fast) is None
+    assert loop.resolve_precision("bf16", cpu, plain) is torch.bfloat16
+    monkeypatch.setattr(loop, "native_bf16", lambda device: False)
+    assert loop.resolve_precision("auto", cpu, fast) is None
+
+
+class ConvToy(ToyTask):
+    """A fast-path task: a convolution, so channels-last and bf16 autocast apply to it."""
+
+    fast_path = True
+
+    def __init__(self):
+        super().__init__(ToyConfig())
+        self.net = torch.nn.Sequential(torch.nn.Conv2d(1, 4, 3, padding=1), torch.nn.Flatten(), torch.nn.Linear(64, 1))
+        self.modules = {"net": self.net}
+        self.optimizers = {"net": torch.optim.Adam(self.net.parameters(), lr=0.01)}
+        self.dtypes = []
+
+    def train_step(self, batch, ctx):
+        x, y = batch
+        images = x[:, :4].repeat(1, 4).view(-1, 1, 4, 4)  # (B, 1, 4, 4)
+        images = images.contiguous(memory_format=torch.channels_last)
+        out = self.net(images).squeeze(1)
+        self.dtypes.append(out.dtype)
+        loss = ((out.float().view_as(y) - y) ** 2).mean()
+        ctx.optimize("net", loss)
+        return {"loss": loss.detach()}
+
+
+def test_bf16_fast_path_trains_channels_last_and_saves_a_loadable_checkpoint(tmp_path):
+    task = ConvToy()
+    result = fit(task, ToyData(), config=TrainConfig(num_steps=40, batch_size=16, precision="bf16", **QUIET),
+                 out_dir=tmp_path)
+    assert set(task.dtypes) == {torch.bfloat16}  # the forward pass ran under autocast
+    assert task.net[0].weight.is_contiguous(memory_format=torch.channels_last)
+    assert task.net[0].weight.dtype == torch.float32  # the weights themselves stay float32
+    assert result.history[-1]["loss"] < result.history[0]["loss"]
+    ckpt = load_checkpoint(tmp_path / "checkpoint.safetensors")
+    fresh = ConvToy().net
+    fresh.load_state_dict(ckpt.module_state("net"))
+    torch.testing.assert_close(fresh[0].weight, task.net[0].weight)
+
+
+def test_fp32_runs_without_autocast():
+    task = ConvToy()
+    import tempfile
+
+    fit(task, ToyData(), config=TrainConfig(num_steps=3, batch_size=16, precision="fp32", **QUIET),
+        out_dir=tempfile.mkdtemp())
+    assert set(task.dtypes) == {torch.float32}
+
+
+def test_a_field_added_after_a_checkpoint_counts_as_its_default_when_resuming():
+    from atelier.training.loop import _config_changes
+
+    saved = {"width": 8, "lr": 0.05}  # written before blow_up_at existed
+    assert _config_changes(saved, ToyConfig()) == []
+    assert _config_changes(saved, ToyConfig(blow_up_at=3)) == ["blow_up_at"]
+    assert _config_changes({**saved, "blow_up_at": -1, "gone": 1}, ToyConfig(width=4)) == ["gone", "width"]

@@ -69,7 +69,7 @@ def saved_run(out: str | os.PathLike) -> SavedRun:
 
 # TrainConfig fields a resumed run may change: they decide how long and how visibly it runs, not what it
 # computes. Any other difference from the run's own (batch size, seed) would not continue it exactly.
-RESUMABLE_CHANGES = ("num_steps", "device", "log_every", "sample_every", "eval_every", "checkpoint_every",
+RESUMABLE_CHANGES = ("num_steps", "device", "precision", "log_every", "sample_every", "eval_every", "checkpoint_every",
                      "checkpoint_minutes", "keep_checkpoints", "tensorboard", "progress")
 
 

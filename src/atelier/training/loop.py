@@ -44,6 +44,7 @@ from atelier.training.run_folder import (
 )
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
+PRECISIONS = ("auto", "fp32", "bf16")
 ESTIMATE_AFTER = 3  # steps timed before the run's length is estimated (the first ones warm caches up)
 ESTIMATE_OVER_S = 120  # runs expected to take longer than this get a one-line estimate
 
@@ -56,6 +57,9 @@ class TrainConfig:
     batch_size: int = 64
     seed: int = 0
     device: str = "cpu"  # auto | cpu | cuda | mps
+    # auto: bf16 autocast for the tasks that allow it (see fast_path), where the hardware computes
+    # bf16 natively (a CUDA GPU that supports it, a CPU with AVX512-BF16 or AMX); else fp32.
+    precision: str = field(default="auto", metadata={"help": "auto, fp32 or bf16 (mixed precision)"})
     log_every: int = 25  # steps between logged (averaged) losses
     sample_every: int = 500  # steps between sample pictures; 0 = never
     eval_every: int = 1000  # steps between validation metrics; 0 = never
@@ -84,10 +88,19 @@ class TrainConfig:
                 raise AtelierError(f"--{name.replace('_', '-')} must be 0 or more, got {getattr(self, name)}")
         if self.device not in DEVICES and not self.device.startswith("cuda:"):
             raise AtelierError(f"unknown device {self.device!r}; choose one of: {', '.join(DEVICES)}")
+        if self.precision not in PRECISIONS:
+            raise AtelierError(f"--precision {self.precision}; choose one of: {', '.join(PRECISIONS)}")
 
 
 class Task(Protocol):
-    """What a family hands to :func:`fit`."""
+    """What a family hands to :func:`fit`.
+
+    ``train_step`` returns its losses as 0-d tensors (or floats); the loop turns them into numbers
+    only when it logs, so a step never waits for the device. A task may also set ``fast_path = True``
+    (convolutional networks whose losses are computed from float32 outputs): the loop then keeps
+    its modules and 4-D image batches channels-last, and ``precision="auto"`` trains it under
+    bf16 autocast where the hardware computes bf16 natively.
+    """
 
     kind: str
     config: Any  # the family's frozen config dataclass
@@ -95,6 +108,34 @@ class Task(Protocol):
     optimizers: dict[str, torch.optim.Optimizer]
 
     def train_step(self, batch: Any, ctx: "StepContext") -> dict[str, torch.Tensor | float]: ...
+
+
+def native_bf16(device: torch.device) -> bool:
+    """Whether ``device`` computes bf16 natively: a CUDA GPU that supports it, or a CPU with
+    AVX512-BF16 or AMX (read from /proc/cpuinfo; elsewhere, no: emulated bf16 is slower than fp32)."""
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    if device.type != "cpu":
+        return False
+    try:
+        with open("/proc/cpuinfo") as f:
+            flags = next((line for line in f if line.startswith("flags")), "").split()
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+def resolve_precision(name: str, device: torch.device, task: Any) -> torch.dtype | None:
+    """The autocast dtype of a run (None = plain fp32): ``bf16`` always, ``auto`` for a task with a
+    fast path on hardware with native bf16, ``fp32`` never."""
+    if name == "bf16":
+        if device.type == "cuda" and not torch.cuda.is_bf16_supported():
+            raise AtelierError(f"--precision bf16: this GPU ({torch.cuda.get_device_name(device)}) does not "
+                               "support bf16; use --precision fp32")
+        return torch.bfloat16
+    if name == "auto" and getattr(task, "fast_path", False) and native_bf16(device):
+        return torch.bfloat16
+    return None
 
 
 def resolve_device(name: str) -> torch.device:
@@ -153,11 +194,14 @@ class StepContext:
         return self._rows(torch.randint(high, (self.global_batch, *shape), generator=self.generator))
 
     def optimize(self, name: str, loss: torch.Tensor, *, clip_grad_norm: float | None = None) -> None:
-        """zero_grad → backward → average over ranks → (clip) → step, for optimizer ``name``."""
+        """zero_grad → backward → average over ranks → (clip) → step, for optimizer ``name``.
+
+        The backward pass runs outside autocast (each op's gradient keeps its forward op's dtype)."""
         opt = self.optimizers[name]
         params = [p for g in opt.param_groups for p in g["params"]]
         opt.zero_grad(set_to_none=True)
-        loss.backward()
+        with torch.autocast(self.device.type, enabled=False):
+            loss.backward()
         dist_util.average_gradients(params, self.dist)
         if clip_grad_norm is not None:
             torch.nn.utils.clip_grad_norm_(params, clip_grad_norm)
@@ -190,14 +234,41 @@ def _collate(data: Any, idx: torch.Tensor) -> Any:
     return torch.utils.data.default_collate([data[int(i)] for i in idx])
 
 
-def _to_device(batch: Any, device: torch.device) -> Any:
+def _to_device(batch: Any, device: torch.device, *, channels_last: bool = False) -> Any:
     if torch.is_tensor(batch):
+        if channels_last and batch.ndim == 4 and batch.is_floating_point():
+            return batch.to(device, memory_format=torch.channels_last, non_blocking=True)
         return batch.to(device, non_blocking=True)
     if isinstance(batch, (list, tuple)):
-        return type(batch)(_to_device(b, device) for b in batch)
+        return type(batch)(_to_device(b, device, channels_last=channels_last) for b in batch)
     if isinstance(batch, dict):
-        return {k: _to_device(v, device) for k, v in batch.items()}
+        return {k: _to_device(v, device, channels_last=channels_last) for k, v in batch.items()}
     return batch
+
+
+def _as_numbers(running: dict[str, list[tuple[int, torch.Tensor | float]]], last_good: int,
+                ckpt_path: Path) -> dict[str, list[float]]:
+    """The logged losses, ``(step, value)`` pairs per name, as floats (one transfer per name); the
+    first NaN or infinite one stops training, naming its step and the last good checkpoint."""
+    numbers: dict[str, list[float]] = {}
+    first_bad: tuple[int, str, float] | None = None
+    for name, pairs in running.items():
+        tensors = [v.float() if torch.is_tensor(v) else torch.tensor(float(v)) for _, v in pairs]
+        if len({t.device for t in tensors}) > 1:
+            tensors = [t.cpu() for t in tensors]
+        numbers[name] = torch.stack(tensors).tolist()
+        for (step, _), value in zip(pairs, numbers[name]):
+            if not math.isfinite(value):
+                if first_bad is None or step < first_bad[0]:
+                    first_bad = (step, name, value)
+                break
+    if first_bad is not None:
+        step, name, value = first_bad
+        raise AtelierError(
+            f"training stopped at step {step}: loss {name} is {value}; the last good checkpoint "
+            f"(step {last_good}) is intact at {ckpt_path}; try a lower learning rate"
+        )
+    return numbers
 
 
 def _rank_rows(batch: Any, info: dist_util.DistInfo) -> Any:
@@ -261,8 +332,12 @@ def _fit(task: Task, data: Any, *, config: TrainConfig, out_dir: str | os.PathLi
         raise AtelierError(f"--batch-size {config.batch_size} must divide evenly over {info.world_size} processes")
     n_items = len(data)
     batch_indices(n_items, config.batch_size, config.seed, 0)  # fails early if the batch is too large
+    fast = bool(getattr(task, "fast_path", False)) and device.type in ("cpu", "cuda")
     for module in task.modules.values():
         module.to(device)
+        if fast:
+            module.to(memory_format=torch.channels_last)  # what oneDNN and cuDNN convolve fastest
+    autocast_dtype = resolve_precision(config.precision, device, task)
     ckpt_path = out / CHECKPOINT_NAME
     family_config = dataclasses.asdict(task.config)
 
@@ -278,8 +353,8 @@ def _fit(task: Task, data: Any, *, config: TrainConfig, out_dir: str | os.PathLi
     if resume:
         ckpt = newest_checkpoint(out, expect_kind=task.kind)
         ckpt_path = ckpt.path
-        if ckpt.config != _json_roundtrip(family_config):
-            changed = sorted(k for k in ckpt.config if ckpt.config.get(k) != _json_roundtrip(family_config).get(k))
+        changed = _config_changes(ckpt.config, task.config)
+        if changed:
             raise AtelierError(f"--resume: {ckpt_path} was trained with a different model config ({', '.join(changed)}); "
                                "a resumed run keeps its own config")
         saved_batch = ckpt.meta.get("train_config", {}).get("batch_size")
@@ -338,7 +413,8 @@ def _fit(task: Task, data: Any, *, config: TrainConfig, out_dir: str | os.PathLi
     # 3. The loop.
     bar = tqdm(total=config.num_steps, initial=start, disable=not (config.progress and info.is_main),
                desc=f"train {task.kind}", dynamic_ncols=True, unit="step")
-    running: dict[str, list[float]] = {}
+    running: dict[str, list[tuple[int, torch.Tensor | float]]] = {}  # (step, loss) as returned, not yet checked
+    pending: dict[str, list[float]] = {}  # the same, checked and turned into numbers, until the next log line
     stop = _StopRequest()
     step = start
     every = config.checkpoint_interval()
@@ -351,25 +427,28 @@ def _fit(task: Task, data: Any, *, config: TrainConfig, out_dir: str | os.PathLi
                 for module in task.modules.values():
                     module.train()
                 idx = batch_indices(n_items, config.batch_size, config.seed, step)
-                batch = _to_device(_rank_rows(_collate(data, idx), info), device)
+                batch = _to_device(_rank_rows(_collate(data, idx), info), device, channels_last=fast)
                 ctx = StepContext(step=step, seed=config.seed, device=device, dist=info,
                                   optimizers=task.optimizers, global_batch=config.batch_size)
-                losses = {k: float(v) for k, v in task.train_step(batch, ctx).items()}
-                bad = {k: v for k, v in losses.items() if not math.isfinite(v)}
-                if bad:
-                    name, value = next(iter(bad.items()))
-                    raise AtelierError(
-                        f"training stopped at step {step + 1}: loss {name} is {value}; the last good checkpoint "
-                        f"(step {last_good_step}) is intact at {ckpt_path}; try a lower learning rate"
-                    )
+                with torch.autocast(device.type, dtype=autocast_dtype or torch.float32,
+                                    enabled=autocast_dtype is not None):
+                    losses = task.train_step(batch, ctx)
                 for sched in getattr(task, "schedulers", {}).values():
                     sched.step()
                 for k, v in losses.items():
-                    running.setdefault(k, []).append(v)
+                    running.setdefault(k, []).append((step + 1, v.detach() if torch.is_tensor(v) else v))
                 done = step + 1
-                if config.log_every and (done % config.log_every == 0 or done == config.num_steps):
-                    avg = dist_util.average_scalars({k: float(np.mean(v)) for k, v in running.items()}, info)
+                due = (every and done % every == 0) or (
+                    config.checkpoint_minutes and time.monotonic() - last_saved >= 60 * config.checkpoint_minutes)
+                if config.log_every and (done % config.log_every == 0 or done == config.num_steps) or due:
+                    # the losses become numbers here, once per log line (and before every checkpoint,
+                    # so that no checkpoint follows a NaN): the steps in between never wait for them
+                    numbers = _as_numbers(running, last_good_step, ckpt_path)
+                    pending.update({k: pending.get(k, []) + v for k, v in numbers.items()})
                     running.clear()
+                if config.log_every and (done % config.log_every == 0 or done == config.num_steps):
+                    avg = dist_util.average_scalars({k: float(np.mean(v)) for k, v in pending.items()}, info)
+                    pending.clear()
                     history.append({"step": done, **avg})
                     if loss_log is not None:
                         loss_log.append(history[-1])
@@ -395,8 +474,6 @@ def _fit(task: Task, data: Any, *, config: TrainConfig, out_dir: str | os.PathLi
                     if writer:
                         for k, v in metrics.items():
                             writer.add_scalar(f"val/{k}", v, done)
-                due = (every and done % every == 0) or (
-                    config.checkpoint_minutes and time.monotonic() - last_saved >= 60 * config.checkpoint_minutes)
                 if due and done != config.num_steps:
                     checkpoint(done)
                     last_good_step, last_saved = done, time.monotonic()
@@ -406,6 +483,7 @@ def _fit(task: Task, data: Any, *, config: TrainConfig, out_dir: str | os.PathLi
         bar.close()
     # 4. Final (or interrupted) checkpoint, pictures of the losses.
     completed = step  # steps fully done: a Ctrl-C lets the running step finish first
+    _as_numbers(running, last_good_step, ckpt_path)  # no checkpoint after a NaN
     checkpoint(completed)
     if writer:
         writer.close()
@@ -466,6 +544,16 @@ class _StopRequest:
 def _numpy_state() -> dict[str, Any]:
     name, keys, pos, has_gauss, cached = np.random.get_state()
     return {"name": name, "keys": keys.tolist(), "pos": int(pos), "has_gauss": int(has_gauss), "cached": float(cached)}
+
+
+def _config_changes(saved: dict[str, Any], config: Any) -> list[str]:
+    """The fields in which ``config`` differs from a checkpoint's ``saved`` config. A field the
+    checkpoint lacks (added to the family after it was written) counts as its default, as it does
+    when the checkpoint is loaded."""
+    current = _json_roundtrip(dataclasses.asdict(config))
+    defaults = _json_roundtrip({f.name: f.default for f in dataclasses.fields(config)
+                                if f.default is not dataclasses.MISSING})
+    return sorted(k for k in current.keys() | saved.keys() if saved.get(k, defaults.get(k)) != current.get(k))
 
 
 def _json_roundtrip(value: Any) -> Any:
