@@ -21,9 +21,11 @@ from atelier.errors import AtelierError, choose_one
 DCGAN_START = {28: 7, 32: 4, 64: 4}  # 7→14→28; 4→8→16→32; 4→8→16→32→64
 GAN_LOSSES = ("nonsaturating", "hinge", "lsgan", "wgan-gp")
 
-def mlp(sizes: Sequence[int], activation: Callable[[], nn.Module], *, last_activation: bool = False) -> nn.Sequential:
+def mlp(sizes: Sequence[int], activation: Callable[[], nn.Module], *, last_activation: bool = False,
+        dropout: float = 0.0) -> nn.Sequential:
     """Linear layers of the given widths with ``activation()`` between them (and after the last one
-    when ``last_activation``). (B, sizes[0]) → (B, sizes[-1]).
+    when ``last_activation``), each activation followed by dropout when ``dropout`` > 0.
+    (B, sizes[0]) → (B, sizes[-1]).
 
     >>> mlp([4, 8, 2], nn.ReLU)(torch.zeros(3, 4)).shape
     torch.Size([3, 2])
@@ -33,6 +35,8 @@ def mlp(sizes: Sequence[int], activation: Callable[[], nn.Module], *, last_activ
         layers.append(nn.Linear(n_in, n_out))
         if last_activation or i < len(sizes) - 2:
             layers.append(activation())
+            if dropout > 0:
+                layers.append(nn.Dropout(dropout))
     return nn.Sequential(*layers)
 
 

@@ -11,7 +11,7 @@ from torch.utils.data import TensorDataset
 
 from atelier.checkpoint import load_checkpoint
 from atelier.errors import AtelierError
-from atelier.images.gan import LOSSES, PRESETS, GANConfig, GANModel, build_task
+from atelier.images.gan import LOSSES, PRESETS, GANConfig, GANModel, build_task, translate
 from atelier.nn import seeded_normal, slerp
 from atelier.training import StepContext, TrainConfig, fit
 from atelier.training.distributed import DistInfo
@@ -58,7 +58,7 @@ def test_every_loss_is_finite_and_updates_both_networks(arch_config, loss):
     losses = task.train_step(batch, context(task, 0, 8))
     expected = {"loss_d", "loss_g", "d_real", "d_fake"} | ({"gp"} if loss == "wgan-gp" else set())
     assert set(losses) == expected
-    assert all(np.isfinite(v) for v in losses.values())
+    assert all(np.isfinite(float(v)) for v in losses.values())
     assert changed(g_before, task.G) and changed(d_before, task.D)
 
 
@@ -188,6 +188,9 @@ def test_preview_has_one_row_per_class():
     (dict(num_classes=1), "num_classes"),
     (dict(channels=2), "channels"),
     (dict(ema_decay=1.0), "ema_decay"),
+    (dict(arch="mlp", dropout=1.0), "dropout"),
+    (dict(arch="dcgan", dropout=0.3), "MLP discriminator"),
+    (dict(translate=0.5), "translate"),
 ])
 def test_config_rejects_bad_values(change, message):
     with pytest.raises(AtelierError, match=message):
@@ -201,3 +204,50 @@ def test_config_survives_a_json_roundtrip():
 
     config = PRESETS["wgan-gp"]
     assert config_from_dict(GANConfig, json.loads(json.dumps(dataclasses.asdict(config)))) == config
+
+
+def test_fast_path_run_with_spectral_norm_and_shifts_resumes_exactly(digits, tmp_path):
+    images, labels = digits
+    data = TensorDataset(images[:64], labels[:64])
+    config = dataclasses.replace(TINY_CGAN, loss="hinge", spectral_norm=True, translate=0.125, ema_decay=0.9)
+    assert build_task(config).fast_path
+    loop = dict(batch_size=16, precision="bf16", **QUIET)
+    full = fit(build_task(config), data, config=TrainConfig(num_steps=6, **loop), out_dir=tmp_path / "full")
+    fit(build_task(config), data, config=TrainConfig(num_steps=3, **loop), out_dir=tmp_path / "split")
+    split = fit(build_task(config), data, config=TrainConfig(num_steps=6, **loop), out_dir=tmp_path / "split",
+                resume=True)
+    for a, b in zip(full.history, split.history):
+        assert all(a[k] == pytest.approx(b[k], rel=1e-5, abs=1e-6) for k in a)
+    ckpt_full, ckpt_split = load_checkpoint(full.checkpoint), load_checkpoint(split.checkpoint)
+    for name in ("G", "D", "G_ema"):
+        for key, value in ckpt_full.module_state(name).items():
+            torch.testing.assert_close(ckpt_split.module_state(name)[key], value, rtol=1e-5, atol=1e-6)
+    assert not any("running_mean" in key for key in ckpt_full.module_state("D"))  # no BatchNorm in D
+
+
+def test_spectral_norm_keeps_every_layer_of_d_at_unit_gain():
+    task = build_task(dataclasses.replace(TINY_DCGAN, spectral_norm=True, loss="hinge"))
+    x = torch.rand(8, 1, 28, 28) * 2 - 1
+    for _ in range(30):  # one power iteration per training-mode forward
+        task.D(x)
+    for module in task.D.modules():
+        if isinstance(module, (torch.nn.Conv2d, torch.nn.Linear)):
+            sigma = torch.linalg.matrix_norm(module.weight.detach().flatten(1), ord=2)
+            assert sigma == pytest.approx(1.0, abs=0.05)
+
+
+def test_translate_moves_each_image_by_its_own_shift_and_passes_gradients():
+    x = (torch.rand(2, 1, 6, 6) * 2 - 1).requires_grad_(True)
+    out = translate(x, torch.tensor([[2, 0], [0, -1]]), 2)
+    torch.testing.assert_close(out[0, :, 2:], x[0, :, :4])  # moved down two rows
+    assert (out[0, :, :2] == -1).all()  # the uncovered rows are background
+    torch.testing.assert_close(out[1, :, :, :5], x[1, :, :, 1:])  # moved one column left
+    out.sum().backward()
+    assert x.grad is not None and x.grad.abs().sum() > 0
+    assert translate(x, torch.zeros(2, 2, dtype=torch.long), 0) is x
+
+
+def test_the_wide_mlp_preset_has_dropout_in_d_only():
+    task = build_task(PRESETS["mlp-gan-wide"])
+    assert any(isinstance(m, torch.nn.Dropout) for m in task.D.modules())
+    assert not any(isinstance(m, torch.nn.Dropout) for m in task.G.modules())

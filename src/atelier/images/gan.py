@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import torch
+import torch.nn.functional as F
 from PIL import Image
 from torch import nn
 
@@ -128,11 +129,12 @@ class Discriminator(nn.Module):
             hidden = tuple(reversed(config.mlp_hidden))
             self.body = nn.Sequential(
                 nn.Flatten(),
-                mlp([c * s * s, *hidden], functools.partial(nn.LeakyReLU, 0.2), last_activation=True),
+                mlp([c * s * s, *hidden], functools.partial(nn.LeakyReLU, 0.2), last_activation=True,
+                    dropout=config.dropout),
             )
             features = hidden[-1]
         else:
-            norm = "layer" if config.loss == "wgan-gp" else "batch"
+            norm = "none" if config.spectral_norm else "layer" if config.loss == "wgan-gp" else "batch"
             self.body = DownConv(c, s, config.width, norm=norm)
             features = self.body.out_features
         self.score = nn.Linear(features, 1)
@@ -141,13 +143,17 @@ class Discriminator(nn.Module):
         self.embed = nn.Embedding(k, features) if k else None
         if self.embed is not None:
             nn.init.normal_(self.embed.weight, 0.0, 0.02)  # small: the class term starts near zero
+        if config.spectral_norm:  # every weight of D divided by its largest singular value
+            for module in list(self.modules()):
+                if isinstance(module, (nn.Conv2d, nn.Linear, nn.Embedding)):
+                    nn.utils.parametrizations.spectral_norm(module)
 
     def forward(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         phi = self.body(x)  # (B, F)
         logits = self.score(phi).squeeze(1)  # (B,)
         if self.embed is not None:
             logits = logits + (self.embed(labels) * phi).sum(dim=1)  # + ⟨e_y, φ(x)⟩
-        return logits
+        return logits.float()  # the losses are computed in float32, also under bf16 autocast
 
 
 # ---------------------------------------------------------------------------------------------
@@ -167,6 +173,28 @@ def gradient_penalty(D: Discriminator, real: torch.Tensor, fake: torch.Tensor, l
     return (grad.flatten(1).norm(dim=1) - 1).pow(2).mean()
 
 
+def translate(x: torch.Tensor, shifts: torch.Tensor, radius: int) -> torch.Tensor:
+    """Each image moved by its own (dy, dx) pixels, the uncovered border filled with the background
+    (−1): DiffAugment's translation (Zhao et al. 2020), differentiable, so G learns through it.
+
+    x (B, C, H, W); shifts (B, 2) integers in [−radius, radius]. The same shift applied to real and fake images keeps D
+    from memorising where strokes sit in a small training set, and G still learns unshifted images.
+
+    >>> x = -torch.ones(1, 1, 3, 3); x[0, 0, 1, 1] = 1.0
+    >>> translate(x, torch.tensor([[1, 0]]), 1)[0, 0, 2, 1].item()
+    1.0
+    """
+    b, _, h, w = x.shape
+    r = radius
+    if r == 0:
+        return x
+    padded = F.pad(x, (r, r, r, r), value=-1.0)  # (B, C, H + 2r, W + 2r)
+    rows = (torch.arange(h, device=x.device) + r).view(1, h, 1) - shifts[:, 0].view(b, 1, 1)  # (B, H, 1)
+    cols = (torch.arange(w, device=x.device) + r).view(1, 1, w) - shifts[:, 1].view(b, 1, 1)  # (B, 1, W)
+    batch = torch.arange(b, device=x.device).view(b, 1, 1)
+    return padded[batch, :, rows, cols].permute(0, 3, 1, 2)  # (B, H, W, C) → (B, C, H, W)
+
+
 # ---------------------------------------------------------------------------------------------
 # Config
 
@@ -180,6 +208,7 @@ class GANConfig:
     channels: int = 1  # 1 = grey, 3 = RGB
     z_dim: int = 100  # noise dimensions (Radford et al. 2015 use 100)
     mlp_hidden: tuple[int, ...] = (128, 128)  # mlp: G's hidden widths; D uses them reversed
+    dropout: float = 0.0  # mlp: dropout after each of D's hidden layers (0 = off)
     width: int = 64  # dcgan: channels at the highest resolution (ngf = ndf), doubled per halving
     num_classes: int = 0  # 0 = unconditional; K ≥ 2 = class-conditional
     loss: str = "nonsaturating"  # nonsaturating | hinge | lsgan | wgan-gp
@@ -189,6 +218,8 @@ class GANConfig:
     lr_d: float = 2e-4
     betas: tuple[float, float] = (0.5, 0.999)  # Adam (β1, β2); β1 = 0.5 steadies GAN training
     ema_decay: float = 0.0  # 0 = off; else keep G_ema, an exponential moving average of G
+    spectral_norm: bool = False  # D's layers spectrally normalised instead of BatchNorm (Miyato et al. 2018)
+    translate: float = 0.0  # DiffAugment: shift D's inputs, real and fake, by up to this share of the side
 
     def __post_init__(self) -> None:
         if self.arch not in ARCHS:
@@ -208,12 +239,18 @@ class GANConfig:
             raise AtelierError(f"mlp_hidden={self.mlp_hidden}; need one or more positive layer widths")
         if self.num_classes < 0 or self.num_classes == 1:
             raise AtelierError(f"num_classes={self.num_classes}; use 0 (unconditional) or 2 or more classes")
+        if not 0.0 <= self.dropout < 1.0:
+            raise AtelierError(f"dropout={self.dropout}; allowed: 0 (off) or a rate in (0, 1)")
+        if self.dropout and self.arch != "mlp":
+            raise AtelierError(f"dropout={self.dropout} is for the MLP discriminator; the DCGAN's has BatchNorm instead")
         if self.gp_weight < 0:
             raise AtelierError(f"gp_weight={self.gp_weight}; must be 0 or more")
         if self.lr_g <= 0 or self.lr_d <= 0:
             raise AtelierError(f"lr_g={self.lr_g}, lr_d={self.lr_d}; learning rates must be positive")
         if len(self.betas) != 2 or not all(0.0 <= b < 1.0 for b in self.betas):
             raise AtelierError(f"betas={self.betas}; need two Adam betas in [0, 1)")
+        if not 0.0 <= self.translate < 0.5:
+            raise AtelierError(f"translate={self.translate}; allowed: 0 (off) or a share of the side in (0, 0.5)")
         if not 0.0 <= self.ema_decay < 1.0:
             raise AtelierError(f"ema_decay={self.ema_decay}; allowed: 0 (off) or a decay in (0, 1)")
 
@@ -221,6 +258,9 @@ class GANConfig:
 PRESETS: dict[str, GANConfig] = {
     # The article's fully connected GAN on 28×28 digits: z(100) → 128 → 128 → 784.
     "mlp-gan": GANConfig(arch="mlp", z_dim=100, mlp_hidden=(128, 128)),
+    # A stronger MLP GAN of the same family: wider layers (G z → 256 → 512 → 1024 → 784, D mirrored)
+    # and dropout in D, which keeps D from memorising a small training set.
+    "mlp-gan-wide": GANConfig(arch="mlp", z_dim=100, mlp_hidden=(256, 512, 1024), dropout=0.3),
     # The same MLP, conditioned on the 10 digit classes.
     "mlp-cgan": GANConfig(arch="mlp", z_dim=100, mlp_hidden=(128, 128), num_classes=10),
     # DCGAN on 28×28 digits: G 7×7×128 → 14×14×64 → 28×28×1.
@@ -248,6 +288,9 @@ class GANTask:
 
     def __init__(self, config: GANConfig, *, val_batch: tuple[torch.Tensor, torch.Tensor | None] | None = None) -> None:
         self.config = config
+        # channels-last and bf16 autocast (TrainConfig.precision): for the convolutional GANs, but
+        # not under a gradient penalty, whose second-order gradients want float32
+        self.fast_path = config.arch == "dcgan" and config.loss != "wgan-gp"
         self.G, self.D = Generator(config), Discriminator(config)
         self.modules: dict[str, nn.Module] = {"G": self.G, "D": self.D}
         if config.ema_decay > 0:
@@ -261,14 +304,15 @@ class GANTask:
             self.val_batch = check_batch(val_batch, channels=config.channels, image_size=config.image_size,
                                          num_classes=config.num_classes, what="GAN")
 
-    def train_step(self, batch: Any, ctx: Any) -> dict[str, float]:
+    def train_step(self, batch: Any, ctx: Any) -> dict[str, torch.Tensor]:
         """One step of GAN training on a batch ``(images, labels)``.
 
         (1) Update D: minimise discriminator_loss(D(x), D(G(z))) [+ λ·gradient penalty], with
             G(z) detached so only D learns from it. For the non-saturating loss this is
             maximising log D(x) + log(1 − D(G(z))) (Goodfellow et al. 2014, Alg. 1).
         (2) Every n_critic-th step, update G: minimise generator_loss(D(G(z))) on the same fakes,
-            e.g. maximise log D(G(z)); then move G_ema towards G.
+            e.g. maximise log D(G(z)), with D frozen (its weights' gradients would be thrown away);
+            then move G_ema towards G.
         Each step is one D update on a fresh real batch, so with n_critic = 5 G sees every fifth
         batch (Gulrajani et al. 2017, Alg. 1). z and ε come from ``ctx``; fakes get the real labels.
         """
@@ -277,26 +321,41 @@ class GANTask:
                                    num_classes=cfg.num_classes, what="GAN")  # (B, C, H, W), (B,) | None
         z = ctx.randn(cfg.z_dim)  # (B, z_dim)
         fake = self.G(z, labels)  # (B, C, H, W); the fakes are labelled like the real batch
+        shown = self._augmenter(ctx)  # what D sees of an image: itself, or shifted (DiffAugment)
 
         # (1) Update D
-        d_real = self.D(real, labels)  # (B,)
-        d_fake = self.D(fake.detach(), labels)  # (B,)
+        d_real = self.D(shown(real, 0), labels)  # (B,)
+        d_fake = self.D(shown(fake.detach(), 1), labels)  # (B,)
         loss_d = discriminator_loss(cfg.loss, d_real, d_fake)
-        out = {"loss_d": loss_d.item(), "d_real": d_real.mean().item(), "d_fake": d_fake.mean().item()}
+        out = {"loss_d": loss_d.detach(), "d_real": d_real.detach().mean(), "d_fake": d_fake.detach().mean()}
         if cfg.loss == "wgan-gp":
             gp = gradient_penalty(self.D, real, fake.detach(), labels, ctx.rand(1, 1, 1))
             loss_d = loss_d + cfg.gp_weight * gp
-            out["gp"] = gp.item()
+            out["gp"] = gp.detach()
         ctx.optimize("D", loss_d)
 
         # (2) Update G
         if (ctx.step + 1) % cfg.n_critic == 0:
-            loss_g = generator_loss(cfg.loss, self.D(fake, labels))
+            self.D.requires_grad_(False)  # G's loss flows through D, but D's weights need no gradient
+            loss_g = generator_loss(cfg.loss, self.D(shown(fake, 2), labels))
             ctx.optimize("G", loss_g)
-            out["loss_g"] = loss_g.item()
+            self.D.requires_grad_(True)
+            out["loss_g"] = loss_g.detach()
             if "G_ema" in self.modules:
                 update_ema(self.modules["G_ema"], self.G, cfg.ema_decay)
         return out
+
+    def _augmenter(self, ctx: Any):
+        """``shown(images, k)``: the k-th batch D sees this step, shifted by up to ``translate`` of
+        the side with shifts drawn from the step's own generator (so resumed runs are exact)."""
+        r = round(self.config.translate * self.config.image_size)
+        if r == 0:
+            return lambda images, k: images
+        shifts = ctx.randint(2 * r + 1, 3, 2) - r  # (B, 3, 2): one (dy, dx) per image and batch
+
+        def shown(images: torch.Tensor, k: int) -> torch.Tensor:
+            return translate(images, shifts[:, k], r)
+        return shown
 
     def _sampler(self) -> nn.Module:
         return self.modules.get("G_ema", self.G)
@@ -481,6 +540,7 @@ class GANFamily(ImageFamily):
     presets = PRESETS
     preset_notes = {
         "mlp-gan": "the article's fully connected GAN, 28×28 grey digits (z 100 → 128 → 128 → 784)",
+        "mlp-gan-wide": "a stronger MLP GAN: z 100 → 256 → 512 → 1024 → 784, dropout 0.3 in D",
         "mlp-cgan": "the article's MLP GAN conditioned on the 10 digit classes",
         "dcgan": "DCGAN, 28×28 grey digits (7×7×128 → 14×14×64 → 28×28×1)",
         "cgan": "class-conditional DCGAN, 28×28 grey digits",
