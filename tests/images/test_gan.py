@@ -11,7 +11,7 @@ from torch.utils.data import TensorDataset
 
 from atelier.checkpoint import load_checkpoint
 from atelier.errors import AtelierError
-from atelier.images.gan import LOSSES, PRESETS, GANConfig, GANModel, build_task, translate
+from atelier.images.gan import LOSSES, PRESETS, GANConfig, GANModel, build_task, r1_penalty, translate
 from atelier.nn import seeded_normal, slerp
 from atelier.training import StepContext, TrainConfig, fit
 from atelier.training.distributed import DistInfo
@@ -191,6 +191,7 @@ def test_preview_has_one_row_per_class():
     (dict(arch="mlp", dropout=1.0), "dropout"),
     (dict(arch="dcgan", dropout=0.3), "MLP discriminator"),
     (dict(translate=0.5), "translate"),
+    (dict(r1_weight=-1.0), "r1_weight"),
 ])
 def test_config_rejects_bad_values(change, message):
     with pytest.raises(AtelierError, match=message):
@@ -251,3 +252,17 @@ def test_the_wide_mlp_preset_has_dropout_in_d_only():
     task = build_task(PRESETS["mlp-gan-wide"])
     assert any(isinstance(m, torch.nn.Dropout) for m in task.D.modules())
     assert not any(isinstance(m, torch.nn.Dropout) for m in task.G.modules())
+
+
+def test_r1_penalty_is_the_mean_squared_slope_of_d_on_real_images():
+    task = build_task(dataclasses.replace(TINY_MLP, r1_weight=10.0))
+    assert not task.fast_path
+    real = torch.rand(4, 1, 28, 28) * 2 - 1
+    expected = []
+    for x in real:
+        x = x[None].clone().requires_grad_(True)
+        (g,) = torch.autograd.grad(task.D(x, None).sum(), x)
+        expected.append(g.pow(2).sum())
+    assert r1_penalty(task.D, real, None).item() == pytest.approx(torch.stack(expected).mean().item(), rel=1e-5)
+    losses = task.train_step((real, None), context(task, 0, 4))
+    assert losses["r1"] > 0

@@ -173,6 +173,14 @@ def gradient_penalty(D: Discriminator, real: torch.Tensor, fake: torch.Tensor, l
     return (grad.flatten(1).norm(dim=1) - 1).pow(2).mean()
 
 
+def r1_penalty(D: Discriminator, real: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
+    """E[‖∇ₓD(x)‖²] over real images x (Mescheder et al. 2018, eq. 9): penalising D's slope on the
+    data keeps it from pushing G's gradients to extremes. The graph is kept for D's update."""
+    x = real.detach().requires_grad_(True)
+    (grad,) = torch.autograd.grad(D(x, labels).sum(), x, create_graph=True)  # (B, C, H, W)
+    return grad.flatten(1).pow(2).sum(dim=1).mean()
+
+
 def translate(x: torch.Tensor, shifts: torch.Tensor, radius: int) -> torch.Tensor:
     """Each image moved by its own (dy, dx) pixels, the uncovered border filled with the background
     (−1): DiffAugment's translation (Zhao et al. 2020), differentiable, so G learns through it.
@@ -219,6 +227,7 @@ class GANConfig:
     betas: tuple[float, float] = (0.5, 0.999)  # Adam (β1, β2); β1 = 0.5 steadies GAN training
     ema_decay: float = 0.0  # 0 = off; else keep G_ema, an exponential moving average of G
     spectral_norm: bool = False  # D's layers spectrally normalised instead of BatchNorm (Miyato et al. 2018)
+    r1_weight: float = 0.0  # γ of the R1 penalty γ/2·E‖∇D(x_real)‖² in D's loss (Mescheder et al. 2018); 0 = off
     translate: float = 0.0  # DiffAugment: shift D's inputs, real and fake, by up to this share of the side
 
     def __post_init__(self) -> None:
@@ -249,6 +258,8 @@ class GANConfig:
             raise AtelierError(f"lr_g={self.lr_g}, lr_d={self.lr_d}; learning rates must be positive")
         if len(self.betas) != 2 or not all(0.0 <= b < 1.0 for b in self.betas):
             raise AtelierError(f"betas={self.betas}; need two Adam betas in [0, 1)")
+        if self.r1_weight < 0:
+            raise AtelierError(f"r1_weight={self.r1_weight}; must be 0 (off) or more")
         if not 0.0 <= self.translate < 0.5:
             raise AtelierError(f"translate={self.translate}; allowed: 0 (off) or a share of the side in (0, 0.5)")
         if not 0.0 <= self.ema_decay < 1.0:
@@ -289,8 +300,8 @@ class GANTask:
     def __init__(self, config: GANConfig, *, val_batch: tuple[torch.Tensor, torch.Tensor | None] | None = None) -> None:
         self.config = config
         # channels-last and bf16 autocast (TrainConfig.precision): for the convolutional GANs, but
-        # not under a gradient penalty, whose second-order gradients want float32
-        self.fast_path = config.arch == "dcgan" and config.loss != "wgan-gp"
+        # not under a gradient penalty (WGAN-GP, R1), whose second-order gradients want float32
+        self.fast_path = config.arch == "dcgan" and config.loss != "wgan-gp" and config.r1_weight == 0
         self.G, self.D = Generator(config), Discriminator(config)
         self.modules: dict[str, nn.Module] = {"G": self.G, "D": self.D}
         if config.ema_decay > 0:
@@ -332,6 +343,10 @@ class GANTask:
             gp = gradient_penalty(self.D, real, fake.detach(), labels, ctx.rand(1, 1, 1))
             loss_d = loss_d + cfg.gp_weight * gp
             out["gp"] = gp.detach()
+        if cfg.r1_weight > 0:
+            r1 = r1_penalty(self.D, shown(real, 0), labels)
+            loss_d = loss_d + 0.5 * cfg.r1_weight * r1
+            out["r1"] = r1.detach()
         ctx.optimize("D", loss_d)
 
         # (2) Update G
