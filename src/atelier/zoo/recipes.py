@@ -59,7 +59,7 @@ RECIPES: dict[str, Recipe] = {
     "mnist-gan": Recipe("mlp-gan", "the article's MLP GAN (bugs fixed), non-saturating loss, EMA generator",
                         num_steps=20000, overrides=("ema_decay=0.995",), keep=("G_ema",)),
     "mnist-gan-wide": Recipe("mlp-gan-wide", "a stronger MLP GAN (256-512-1024, dropout 0.3 in D), EMA generator",
-                             num_steps=15000, overrides=("ema_decay=0.999",), keep=("G_ema",)),
+                             num_steps=15000, overrides=("ema_decay=0.999",), keep=("G_ema",), max_bytes=7 * MB),
     # Width 24 (not the paper's 64-at-64px scale) keeps a 2-core CPU run to minutes.
     "mnist-dcgan": Recipe("dcgan", "DCGAN (Radford et al. 2015) at 28 px, EMA generator", num_steps=4000,
                           overrides=("width=24", "ema_decay=0.995"), keep=("G_ema",)),
