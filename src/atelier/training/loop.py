@@ -206,6 +206,8 @@ class StepContext:
         if clip_grad_norm is not None:
             torch.nn.utils.clip_grad_norm_(params, clip_grad_norm)
         opt.step()
+        if torch.is_autocast_enabled(self.device.type):
+            torch.clear_autocast_cache()  # the step changed weights whose low-precision copies autocast keeps
 
 
 @dataclass(frozen=True)
