@@ -112,8 +112,8 @@ def truncation_table(name: str) -> list[str]:
 
     from atelier.api import load
     from atelier.data.images import load_images
-    from atelier.images.image_family import digit_readability, load_classifier
-    from atelier.metrics.images import evaluate_images
+    from atelier.images.image_family import load_classifier
+    from atelier.metrics.images import evaluate_digits
 
     model, classifier = load(name), load_classifier()
     _, held_out = load_images("mnist").split(seed=0)
@@ -125,7 +125,7 @@ def truncation_table(name: str) -> list[str]:
             "| truncation | FD | precision | recall | label |", "|---|---:|---:|---:|---:|"]
     for t in (None, 2.0, 1.5, 1.0):
         images = model.sample(2000, seed=3, labels=labels, truncation=t)
-        m = evaluate_images(images, real, classifier)
-        acc = digit_readability(classifier, images, labels)["label_accuracy"]
-        rows.append(f"| {t or 'none'} | {m.fd:.1f} | {m.precision:.3f} | {m.recall:.3f} | {acc:.3f} |")
+        m = evaluate_digits(images, real, classifier, labels)
+        rows.append(f"| {t or 'none'} | {m['fd']:.1f} | {m['precision']:.3f} | {m['recall']:.3f} | "
+                    f"{m['label_accuracy']:.3f} |")
     return rows

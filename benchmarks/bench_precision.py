@@ -13,7 +13,6 @@ import time
 from pathlib import Path
 
 from atelier.checkpoint import read_header
-from atelier.training.run_folder import _candidates
 
 ROOT = Path(__file__).resolve().parent.parent
 PICTURE = ROOT / "docs" / "images" / "precision-curves.png"
@@ -33,7 +32,7 @@ def train_and_score(precision: str, steps: int, every: int, out: Path) -> dict:
     result = train("cgan", data="mnist", out=out, overrides=OVERRIDES, train_config=loop)
     seconds = time.perf_counter() - start
     scores = []
-    for path in _candidates(out):
+    for path in sorted(out.glob("checkpoint*.safetensors")):  # the newest and the kept ones
         step = read_header(path)["step"]
         m = evaluate(path, num_samples=2000).metrics
         scores.append({"step": step, **{k: m[k] for k in ("fd", "precision", "recall", "label_accuracy")}})

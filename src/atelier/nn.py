@@ -7,8 +7,9 @@ own. Shapes are in the comments: B batch, C channels, H×W pixels, D features.
 
 from __future__ import annotations
 
+import contextlib
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import torch
@@ -264,6 +265,27 @@ def generator_loss(kind: str, fake: torch.Tensor) -> torch.Tensor:
 
 
 @torch.no_grad()
+@contextlib.contextmanager
+def frozen(*modules: nn.Module) -> Iterator[None]:
+    """Within the block, ``modules`` compute no gradients for their own weights (gradients still
+    flow through them to their inputs): a generator's update through a discriminator it must not
+    train. Their weights learn again afterwards, even if the block raises.
+
+    >>> d = nn.Linear(2, 1); x = torch.ones(1, 2, requires_grad=True)
+    >>> with frozen(d):
+    ...     d(x).sum().backward()
+    >>> d.weight.grad is None, x.grad is not None, d.weight.requires_grad
+    (True, True, True)
+    """
+    for m in modules:
+        m.requires_grad_(False)
+    try:
+        yield
+    finally:
+        for m in modules:
+            m.requires_grad_(True)
+
+
 def update_ema(ema: nn.Module, model: nn.Module, decay: float) -> None:
     """ema ← decay·ema + (1 − decay)·model for parameters; buffers (BatchNorm statistics) copied."""
     for e, p in zip(ema.parameters(), model.parameters()):

@@ -51,6 +51,7 @@ from atelier.nn import (
     concat_one_hot,
     dcgan_init,
     discriminator_loss,
+    frozen,
     generator_loss,
     mlp,
     resolve_labels,
@@ -351,10 +352,9 @@ class GANTask:
 
         # (2) Update G
         if (ctx.step + 1) % cfg.n_critic == 0:
-            self.D.requires_grad_(False)  # G's loss flows through D, but D's weights need no gradient
-            loss_g = generator_loss(cfg.loss, self.D(shown(fake, 2), labels))
-            ctx.optimize("G", loss_g)
-            self.D.requires_grad_(True)
+            with frozen(self.D):  # G's loss flows through D, but D's weights need no gradient
+                loss_g = generator_loss(cfg.loss, self.D(shown(fake, 2), labels))
+                ctx.optimize("G", loss_g)
             out["loss_g"] = loss_g.detach()
             if "G_ema" in self.modules:
                 update_ema(self.modules["G_ema"], self.G, cfg.ema_decay)

@@ -25,7 +25,7 @@ from atelier.errors import AtelierError
 from atelier.family import DataOptions, EvalOptions, EvaluationReport, Family, TrainData
 from atelier.imageio import DEFAULT_MAX_PIXELS
 from atelier.images.classifier import ClassifierConfig, DigitClassifier
-from atelier.metrics.images import LITE0_NOTE, classifier_outputs, evaluate_images, evaluate_rgb_images
+from atelier.metrics.images import LITE0_NOTE, classifier_outputs, evaluate_digits, evaluate_rgb_images, readability
 from atelier import zoo
 
 CLASSIFIER_NOTE = ("FD/KID/IS/precision/recall are measured in the features of Atelier's own digit classifier; "
@@ -50,26 +50,16 @@ def load_classifier(model: str | os.PathLike = "digit-classifier") -> DigitClass
 
 READABILITY_NOTE = ("confident_share: the share of images the digit classifier gives ≥ 0.9 to one class; "
                     "label_accuracy (conditional models): the share it reads as the class asked for.")
-CONFIDENT = 0.9
-
-
 def digit_readability(classifier: DigitClassifier, images: torch.Tensor,
                       labels: list[int] | torch.Tensor | None = None) -> dict[str, float]:
-    """How readable generated digits are to the digit classifier: ``confident_share``, the share it
-    gives ≥ 0.9 to one class, and with ``labels`` (the classes asked for) ``label_accuracy``, the
-    share it reads as the asked-for class.
+    """:func:`~atelier.metrics.images.readability` of ``images`` to the digit classifier.
 
     >>> from atelier.images.classifier import ClassifierConfig
     >>> clf = DigitClassifier(ClassifierConfig(channels=(4, 8), feature_dim=16))
     >>> sorted(digit_readability(clf, torch.zeros(4, 1, 28, 28), [0, 1, 2, 3]))
     ['confident_share', 'label_accuracy']
     """
-    _, probs = classifier_outputs(classifier, images)  # (N, 10)
-    out = {"confident_share": float((probs.max(axis=1) >= CONFIDENT).mean())}
-    if labels is not None:
-        asked = torch.as_tensor(labels).numpy()
-        out["label_accuracy"] = float((probs.argmax(axis=1) == asked).mean())
-    return out
+    return readability(classifier_outputs(classifier, images)[1], labels)
 
 
 def evaluate_real_data(data: str = "mnist", *, options: EvalOptions | None = None) -> EvaluationReport:
@@ -84,8 +74,7 @@ def evaluate_real_data(data: str = "mnist", *, options: EvalOptions | None = Non
     images, labels = train.all()
     pick = torch.randperm(len(images), generator=torch.Generator().manual_seed(options.seed))[:options.num_samples]
     classifier = load_classifier(options.classifier)
-    metrics = evaluate_images(images[pick], real, classifier).to_dict()
-    metrics.update(digit_readability(classifier, images[pick], None if labels is None else labels[pick]))
+    metrics = evaluate_digits(images[pick], real, classifier, None if labels is None else labels[pick])
     return EvaluationReport(model=f"real {data} (training split)", kind="real", data=f"{data} (held-out {len(held_out)})",
                             num_samples=len(pick), metrics=metrics, notes=[CLASSIFIER_NOTE, READABILITY_NOTE])
 
@@ -127,8 +116,7 @@ class ImageFamily(Family):
             metrics, notes = evaluate_rgb_images(fake, real, progress=options.progress).to_dict(), [LITE0_NOTE]
         else:
             classifier = load_classifier(options.classifier)
-            metrics = evaluate_images(fake, real, classifier).to_dict()
-            metrics.update(digit_readability(classifier, fake, self.sample_labels(model, len(fake))))
+            metrics = evaluate_digits(fake, real, classifier, self.sample_labels(model, len(fake)))
             notes = [CLASSIFIER_NOTE, READABILITY_NOTE]
         metrics.update(self.extra_metrics(model, real, real_labels if cfg.num_classes else None, options))
         notes += list(self.extra_notes)

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import asdict, dataclass
+from typing import Any
 
 import numpy as np
 import torch
@@ -360,17 +361,46 @@ def evaluate_images(
     >>> metrics.precision, metrics.recall
     (1.0, 1.0)
     """
+    return _all_metrics(*_digit_outputs(fake_images, real_images, classifier, batch_size))
+
+
+def _digit_outputs(fake_images: torch.Tensor, real_images: torch.Tensor, classifier: DigitClassifier,
+                   batch_size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The checked inputs' classifier outputs: fake features, fake probabilities, real features."""
     # 1. check inputs
     fake_images = _check_images("fake_images", fake_images)
     real_images = _check_images("real_images", real_images)
     if batch_size < 1:
         raise AtelierError(f"batch_size={batch_size}; must be at least 1")
-
     # 2. features and class probabilities in the classifier's space
     fake_feat, fake_probs = classifier_outputs(classifier, fake_images, batch_size=batch_size)
     real_feat, _ = classifier_outputs(classifier, real_images, batch_size=batch_size)
+    return fake_feat, fake_probs, real_feat
 
-    return _all_metrics(fake_feat, fake_probs, real_feat)
+
+CONFIDENT = 0.9  # the class probability above which a digit counts as readable
+
+
+def readability(probs: np.ndarray, labels: Any = None) -> dict[str, float]:
+    """How readable digits are, from the classifier's probabilities (N, 10): ``confident_share``,
+    the share given ≥ 0.9 to one class, and with ``labels`` (the classes asked for)
+    ``label_accuracy``, the share read as the asked-for class.
+
+    >>> readability(np.array([[0.95, 0.05], [0.6, 0.4]]), [0, 1])
+    {'confident_share': 0.5, 'label_accuracy': 0.5}
+    """
+    out = {"confident_share": float((probs.max(axis=1) >= CONFIDENT).mean())}
+    if labels is not None:
+        out["label_accuracy"] = float((probs.argmax(axis=1) == torch.as_tensor(labels).numpy()).mean())
+    return out
+
+
+def evaluate_digits(fake_images: torch.Tensor, real_images: torch.Tensor, classifier: DigitClassifier,
+                    labels: Any = None, *, batch_size: int = 256) -> dict[str, float]:
+    """:func:`evaluate_images` and :func:`readability` of the fakes, their classifier outputs computed
+    once: what a grey digit model is scored by."""
+    fake_feat, fake_probs, real_feat = _digit_outputs(fake_images, real_images, classifier, batch_size)
+    return {**_all_metrics(fake_feat, fake_probs, real_feat).to_dict(), **readability(fake_probs, labels)}
 
 
 def _all_metrics(fake_feat: np.ndarray, fake_probs: np.ndarray, real_feat: np.ndarray) -> ImageMetrics:

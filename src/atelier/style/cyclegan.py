@@ -54,7 +54,7 @@ from atelier.data import check_held_out, fingerprint
 from atelier.data.unpaired import load_domains, unpaired
 from atelier.family import DataOptions, EvalOptions, EvaluationReport, Family, TrainData, TrainedModel
 from atelier.errors import AtelierError, choose_one
-from atelier.nn import dcgan_init, discriminator_loss
+from atelier.nn import dcgan_init, discriminator_loss, frozen
 from atelier.images.grid import make_grid, to_pil
 from atelier.metrics.images import LITE0_NOTE, evaluate_rgb_images
 
@@ -388,24 +388,21 @@ class CycleGANTask:
             real_a = torch.where(ctx.rand(1, 1, 1) < 0.5, real_a.flip(-1), real_a)
             real_b = torch.where(ctx.rand(1, 1, 1) < 0.5, real_b.flip(-1), real_b)
 
-        # (1) Update the generators
-        for D in (self.D_A, self.D_B):
-            D.requires_grad_(False)
-        fake_b = self.G_AB(real_a)  # (B, C, S, S)
-        fake_a = self.G_BA(real_b)
-        loss_adv = generator_adversarial_loss(self.D_B(fake_b)) + generator_adversarial_loss(self.D_A(fake_a))
-        cycle_a = cycle_loss(self.G_BA(fake_b), real_a)  # a → b → a
-        cycle_b = cycle_loss(self.G_AB(fake_a), real_b)  # b → a → b
-        loss_g = loss_adv + c.lambda_cycle * (cycle_a + cycle_b)
-        out = {"g_adv": loss_adv.item(), "cycle": (cycle_a + cycle_b).item() / 2}
-        if c.lambda_identity > 0:
-            # G_AB should leave an image that already is in B alone (keeps colours; the paper's §5.2).
-            identity = F.l1_loss(self.G_AB(real_b), real_b) + F.l1_loss(self.G_BA(real_a), real_a)
-            loss_g = loss_g + c.lambda_identity * c.lambda_cycle * identity
-            out["identity"] = identity.item() / 2
-        ctx.optimize("G", loss_g)
-        for D in (self.D_A, self.D_B):
-            D.requires_grad_(True)
+        # (1) Update the generators, the discriminators frozen
+        with frozen(self.D_A, self.D_B):
+            fake_b = self.G_AB(real_a)  # (B, C, S, S)
+            fake_a = self.G_BA(real_b)
+            loss_adv = generator_adversarial_loss(self.D_B(fake_b)) + generator_adversarial_loss(self.D_A(fake_a))
+            cycle_a = cycle_loss(self.G_BA(fake_b), real_a)  # a → b → a
+            cycle_b = cycle_loss(self.G_AB(fake_a), real_b)  # b → a → b
+            loss_g = loss_adv + c.lambda_cycle * (cycle_a + cycle_b)
+            out = {"g_adv": loss_adv.item(), "cycle": (cycle_a + cycle_b).item() / 2}
+            if c.lambda_identity > 0:
+                # G_AB should leave an image that already is in B alone (keeps colours; the paper's §5.2).
+                identity = F.l1_loss(self.G_AB(real_b), real_b) + F.l1_loss(self.G_BA(real_a), real_a)
+                loss_g = loss_g + c.lambda_identity * c.lambda_cycle * identity
+                out["identity"] = identity.item() / 2
+            ctx.optimize("G", loss_g)
 
         # (2) Update the discriminators
         shown_a = self.pool_A.query(fake_a, u=ctx.rand(), slots=ctx.randint(max(c.pool_size, 1)))

@@ -415,8 +415,7 @@ def _fit(task: Task, data: Any, *, config: TrainConfig, out_dir: str | os.PathLi
     # 3. The loop.
     bar = tqdm(total=config.num_steps, initial=start, disable=not (config.progress and info.is_main),
                desc=f"train {task.kind}", dynamic_ncols=True, unit="step")
-    running: dict[str, list[tuple[int, torch.Tensor | float]]] = {}  # (step, loss) as returned, not yet checked
-    pending: dict[str, list[float]] = {}  # the same, checked and turned into numbers, until the next log line
+    running: dict[str, list[tuple[int, torch.Tensor | float]]] = {}  # (step, loss) since the last log line
     stop = _StopRequest()
     step = start
     every = config.checkpoint_interval()
@@ -442,15 +441,14 @@ def _fit(task: Task, data: Any, *, config: TrainConfig, out_dir: str | os.PathLi
                 done = step + 1
                 due = (every and done % every == 0) or (
                     config.checkpoint_minutes and time.monotonic() - last_saved >= 60 * config.checkpoint_minutes)
-                if config.log_every and (done % config.log_every == 0 or done == config.num_steps) or due:
-                    # the losses become numbers here, once per log line (and before every checkpoint,
-                    # so that no checkpoint follows a NaN): the steps in between never wait for them
+                log_due = done % config.log_every == 0 or done == config.num_steps
+                if log_due or due:
+                    # the losses become numbers here, once per log line (and checked before every
+                    # checkpoint, so that none follows a NaN): the steps in between never wait for them
                     numbers = _as_numbers(running, last_good_step, ckpt_path)
-                    pending.update({k: pending.get(k, []) + v for k, v in numbers.items()})
+                if log_due:
+                    avg = dist_util.average_scalars({k: float(np.mean(v)) for k, v in numbers.items()}, info)
                     running.clear()
-                if config.log_every and (done % config.log_every == 0 or done == config.num_steps):
-                    avg = dist_util.average_scalars({k: float(np.mean(v)) for k, v in pending.items()}, info)
-                    pending.clear()
                     history.append({"step": done, **avg})
                     if loss_log is not None:
                         loss_log.append(history[-1])
