@@ -34,7 +34,8 @@ def test_why_export_delete(tmp_path, capsys, monkeypatch):
     question = re.search(r"question (\w+):", capsys.readouterr().out).group(1)
     main(["taste", "answer", question, "1", *_profile(tmp_path)])
     assert main(["taste", "why", "mnist-dcgan", *_profile(tmp_path)]) == 0
-    assert "favour" in capsys.readouterr().out
+    why = capsys.readouterr().out
+    assert "favour" in why and re.search(r"^  \S.* [+-]\d+\.\d\d$", why, re.M)  # at least one feature's effect
     assert main(["taste", "export", "--out", str(tmp_path / "me.json"), *_profile(tmp_path)]) == 0
     assert len(json.loads((tmp_path / "me.json").read_text())["answers"]) == 1
     capsys.readouterr()

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from atelier.analysis.images import (
+    LUMA,
     ImageAnalysis,
     Picture,
     analysis_pixels,
@@ -59,7 +60,7 @@ def _figure(analysis: ImageAnalysis, rgb: np.ndarray):
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    luma = rgb @ np.array([0.299, 0.587, 0.114])
+    luma = rgb @ np.asarray(LUMA)
     h, w = luma.shape
     top = 4.2 * min(max(h / w, 0.5), 1.3)  # inches for the pictures' row, after their shape
     figure = Figure(figsize=(13, top + 4.4), dpi=100)

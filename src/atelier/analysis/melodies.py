@@ -31,6 +31,7 @@ import numpy as np
 from atelier.errors import AtelierError, choose_one
 from atelier.metrics.music import MelodyFeatures, melody_features
 from atelier.music.events import Melody, Note, steps_per_bar
+from atelier.music.theory import MAJOR_PROFILE, MAJOR_SCALE, MINOR_PROFILE
 
 # ---------------------------------------------------------------------------------------------
 # 1. Key profiles and key finding.
@@ -50,8 +51,8 @@ class KeyProfile:
 # folk songs in benchmarks/bench_melody_analysis.py (0..0.4 in steps of 0.05), which reports held-out accuracy.
 KEY_PROFILES: dict[str, KeyProfile] = {
     "krumhansl-kessler": KeyProfile(
-        major=(6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88),
-        minor=(6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3.17),
+        major=tuple(MAJOR_PROFILE.tolist()),  # the profiles atelier.music.theory estimates keys with
+        minor=tuple(MINOR_PROFILE.tolist()),
         final_weight=0.15,
         source="Krumhansl & Kessler 1982, probe-tone ratings (Psychological Review 89(4))",
     ),
@@ -77,7 +78,7 @@ DEFAULT_PROFILE = "temperley"  # the most accurate on held-out Essen tunes (the 
 MAJOR_NAMES = ("C", "Db", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")  # the fewest sharps or flats
 MINOR_NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "G#", "A", "Bb", "B")
 MODES = ("major", "minor")
-_MAJOR_STEPS = (0, 2, 4, 5, 7, 9, 11)
+_MAJOR_STEPS = tuple(MAJOR_SCALE.tolist())
 _MINOR_STEPS = (0, 2, 3, 5, 7, 8, 10, 11)  # natural minor plus the raised 7th of harmonic minor
 
 

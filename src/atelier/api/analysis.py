@@ -17,11 +17,11 @@ from typing import Any
 
 from atelier.analysis import critique as critic
 from atelier.errors import AtelierError
+from atelier.imageio import READ_EXTENSIONS as IMAGE_SUFFIXES
 from atelier.music.events import Melody
+from atelier.music.midi import MIDI_EXTENSIONS as MIDI_SUFFIXES
+from atelier.music.midi import SCORE_EXTENSIONS as SCORE_SUFFIXES
 
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif", ".tif", ".tiff")
-MIDI_SUFFIXES = (".mid", ".midi")
-SCORE_SUFFIXES = (".musicxml", ".xml", ".mxl", ".abc", ".krn")
 DEFAULT_MELODY_REFERENCE = "essen"
 MELODY_REFERENCE_SIZE = 200  # tunes of a corpus a melody is compared with
 
@@ -99,7 +99,8 @@ def image_reference(gallery: str | os.PathLike | Sequence[str | os.PathLike] | N
     else:
         works = {str(p): p for p in _pictures(gallery)}
         label = f"your {len(works)} pictures"
-    return Reference(label, tuple(analyze_image(w, name=n).numbers() for n, w in works.items()))
+    # palette_size=0: the reference's figures never read the palette, the slowest part of an analysis
+    return Reference(label, tuple(analyze_image(w, name=n, palette_size=0).numbers() for n, w in works.items()))
 
 
 def melody_reference(reference: str | os.PathLike | None = None) -> Reference:
@@ -110,10 +111,7 @@ def melody_reference(reference: str | os.PathLike | None = None) -> Reference:
     source = DEFAULT_MELODY_REFERENCE if reference is None else reference
     corpus = load_melodies(source, limit=MELODY_REFERENCE_SIZE if str(source) in available_corpora() else None,
                            time_signatures=None)
-    numbers = []
-    for melody in list(corpus)[:MELODY_REFERENCE_SIZE]:
-        if melody.notes:
-            numbers.append(analyze_melody(melody).numbers())
+    numbers = [analyze_melody(melody).numbers() for melody in list(corpus)[:MELODY_REFERENCE_SIZE]]
     label = f"{len(numbers)} {source} tunes" if str(source) in available_corpora() else f"your {len(numbers)} tunes"
     return Reference(label, tuple(numbers))
 

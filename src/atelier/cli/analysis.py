@@ -63,8 +63,7 @@ def _analyze(args: argparse.Namespace) -> int:
             lines.insert(0, ("key", f"{analysis.key.name} (confidence {analysis.key.confidence:.2f})"))
             lines.insert(1, ("form", analysis.form))
         else:
-            lines.insert(0, ("palette", ", ".join(f"#{r:02x}{g:02x}{b:02x} {share:.0%}"
-                                                  for (r, g, b), share in analysis.palette)))
+            lines.insert(0, ("palette", ", ".join(f"{c.hex} {c.share:.0%}" for c in analysis.palette)))
             if args.similar:
                 near = similar_works(file, gallery=args.gallery)
                 style = which_style(file, args.styles)

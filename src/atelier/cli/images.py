@@ -9,6 +9,7 @@ import numpy as np
 import torch
 
 from atelier.api import interpolate, load, sample
+from atelier.cli.taste import add_taste_option
 from atelier.errors import AtelierError
 from atelier.images.grid import to_pil, write_gif, write_grid
 from atelier.imageio import read_image_batch, write_image
@@ -30,9 +31,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                         "with --class all)")
     p.add_argument("--out", required=True,
                    help="a .png/.jpg/.webp file for a grid, or a folder for one file per image")
-    p.add_argument("--taste", default=None, metavar="PROFILE",
-                   help="choose the images this person is predicted to like most (see `atelier taste`)")
-    p.add_argument("--profile-file", default=None, metavar="PATH", help="with --taste: the taste profile file")
+    add_taste_option(p, "the images this person is predicted to like most")
     p.set_defaults(handler=_sample)
 
     p = sub.add_parser("interpolate", help="morph between two seeds, two images, or two melodies")

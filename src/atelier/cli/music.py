@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from atelier.cli.taste import add_taste_option
 from atelier.errors import AtelierError
 from atelier.provenance import make_recipe
 
@@ -30,9 +31,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--wav", action="store_true", help="also render WAV audio (General MIDI soundfont)")
     p.add_argument("--musicxml", action=argparse.BooleanOptionalAction, default=True, help="write notation")
     p.add_argument("--piano-roll", action=argparse.BooleanOptionalAction, default=True, help="write piano rolls")
-    p.add_argument("--taste", default=None, metavar="PROFILE",
-                   help="choose the tunes this person is predicted to like most (see `atelier taste`)")
-    p.add_argument("--profile-file", default=None, metavar="PATH", help="with --taste: the taste profile file")
+    add_taste_option(p, "the tunes this person is predicted to like most")
     p.set_defaults(handler=_compose)
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from atelier.api import load
 from atelier.api.style import DEFAULT_MODELS, stylize
+from atelier.cli.taste import add_taste_option
 from atelier.errors import AtelierError
 from atelier.imageio import ALPHA_EXTENSIONS, WRITE_FORMATS, write_image
 from atelier.provenance import make_recipe
@@ -54,9 +55,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=True,
                    help="gatys: show a progress bar of the optimisation")
     p.add_argument("--out", required=True, help="output picture: .png, .jpg or .webp")
-    p.add_argument("--taste", default=None, metavar="PROFILE",
-                   help="fast: choose the blend and strength this person is predicted to like most for this photo")
-    p.add_argument("--profile-file", default=None, metavar="PATH", help="with --taste: the taste profile file")
+    add_taste_option(p, "(fast styles) the blend and strength this person is predicted to like most for this photo")
     p.set_defaults(handler=_stylize)
 
     p = sub.add_parser("export-onnx", help="export a fast-style network to ONNX")

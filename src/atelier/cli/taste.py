@@ -28,6 +28,13 @@ def add_profile_options(p: argparse.ArgumentParser) -> None:
                    help=f"the taste profile file, shared with the studio (default: {default_path()})")
 
 
+def add_taste_option(p: argparse.ArgumentParser, chooses: str) -> None:
+    """``--taste PROFILE`` (and its ``--profile-file``) on a command that makes works; ``chooses``
+    completes "choose …", e.g. "the images this person is predicted to like most"."""
+    p.add_argument("--taste", default=None, metavar="PROFILE", help=f"choose {chooses} (see `atelier taste`)")
+    p.add_argument("--profile-file", default=None, metavar="PATH", help="with --taste: the taste profile file")
+
+
 def _subject_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("model", help="a shipped model's name or a checkpoint (GAN, VAE, melody model, fast style network)")
     p.add_argument("--photo", default=None, help="fast style networks: the photo the taste is about (a file or a "

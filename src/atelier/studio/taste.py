@@ -111,18 +111,17 @@ def question_file(data_dir: Path, profile: str, question: str, name: str) -> Pat
 def _subject(job: Job, p: dict[str, Any]) -> Any:
     """The taste subject of the job's model (and photo, class, length), kept for the worker's life:
     an image model's principal latent directions are found once."""
-    from atelier import zoo
     from atelier.api.taste import subject
 
     source = job.source(p["model"])
-    digest = zoo.model_sha256(source)
-    job.model_sha256[p["model"]] = digest
+    trained = job.model(p["model"])  # the worker's one copy of the model; records its SHA-256
+    digest = job.model_sha256[p["model"]]
     photo = p.get("photo")
     if photo is not None and upload_meta(job.data_dir, photo):
         photo = str(job.upload(photo))
     options = {"photo": photo, "label": p.get("label"), "bars": p.get("bars", 4)}
     key = ("taste", source, digest, *options.values())
-    return job.keep(key, lambda: subject(source, **options))
+    return job.keep(key, lambda: subject(trained, name=str(source), **options))
 
 
 def _work_recipe(job: Job, about: Any, item: Any, model: str, **output: Any) -> dict[str, Any]:

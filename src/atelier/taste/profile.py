@@ -26,6 +26,7 @@ person entirely.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -203,11 +204,6 @@ class TasteProfile:
                                 (self.name,)).fetchall()
         return {subject: count for subject, count in rows}
 
-    def forget_answer(self, answer_id: int) -> None:
-        with self._db:
-            if not self._db.execute("DELETE FROM answers WHERE profile = ? AND id = ?", (self.name, answer_id)).rowcount:
-                raise AtelierError(f"answer {answer_id}: not an answer of profile {self.name!r}")
-
     # -- questions waiting for an answer -------------------------------------------------------
 
     def save_question(self, subject: str, items: Sequence[Item], extra: dict[str, Any] | None = None) -> Question:
@@ -259,7 +255,7 @@ def profile_names(path: str | os.PathLike | None = None) -> list[str]:
     if not path.exists():
         return []
     _check_is_profile(path)
-    with sqlite3.connect(path) as db:
+    with contextlib.closing(sqlite3.connect(path)) as db:  # sqlite3's own `with` commits but does not close
         rows = db.execute("SELECT profile FROM answers UNION SELECT profile FROM questions ORDER BY 1").fetchall()
     return [r[0] for r in rows]
 
