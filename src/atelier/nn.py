@@ -229,6 +229,29 @@ def check_batch(batch: Any, *, channels: int, image_size: int, num_classes: int,
 # ---- adversarial losses: D's outputs are logits (unbounded scores); each returns a batch mean
 
 
+def translate(x: torch.Tensor, shifts: torch.Tensor, radius: int) -> torch.Tensor:
+    """Each image moved by its own (dy, dx) pixels, the uncovered border filled with the background
+    (−1): DiffAugment's translation (Zhao et al. 2020), differentiable, so a generator learns through it.
+
+    x (B, C, H, W); shifts (B, 2) integers in [−radius, radius]. A GAN shifts D's real and fake
+    inputs alike, which keeps D from memorising where strokes sit in a small training set while G
+    still learns unshifted images; a VAE shifts its training images (plain data augmentation).
+
+    >>> x = -torch.ones(1, 1, 3, 3); x[0, 0, 1, 1] = 1.0
+    >>> translate(x, torch.tensor([[1, 0]]), 1)[0, 0, 2, 1].item()
+    1.0
+    """
+    b, _, h, w = x.shape
+    r = radius
+    if r == 0:
+        return x
+    padded = F.pad(x, (r, r, r, r), value=-1.0)  # (B, C, H + 2r, W + 2r)
+    rows = (torch.arange(h, device=x.device) + r).view(1, h, 1) - shifts[:, 0].view(b, 1, 1)  # (B, H, 1)
+    cols = (torch.arange(w, device=x.device) + r).view(1, 1, w) - shifts[:, 1].view(b, 1, 1)  # (B, 1, W)
+    batch = torch.arange(b, device=x.device).view(b, 1, 1)
+    return padded[batch, :, rows, cols].permute(0, 3, 1, 2)  # (B, H, W, C) → (B, C, H, W)
+
+
 def discriminator_loss(kind: str, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
     """D's loss on logits of real (B,) and fake (B,) images.
 

@@ -151,7 +151,37 @@ def test_conditional_vae_checks_its_labels():
     (dict(sigma=0.1), "gaussian"),
     (dict(hidden=(512, -1)), "hidden"),
     (dict(beta=-1.0), "beta"),
+    (dict(translate=0.5), "translate"),
 ])
 def test_config_rejects_bad_values(change, message):
     with pytest.raises(AtelierError, match=message):
         VAEConfig(**change)
+
+
+def test_translate_shifts_the_training_images_and_nothing_else():
+    """With ``translate`` each training image is moved by its own seeded shift before the ELBO; the
+    loss then differs from an unshifted step's, while evaluation (negative_elbo) never shifts."""
+    from types import SimpleNamespace
+
+    from atelier.images.vae import negative_elbo
+
+    config = dataclasses.replace(PRESETS["mlp-vae"], hidden=(16,), z_dim=2)
+    x = -torch.ones(4, 1, 28, 28)
+    x[:, :, 10:18, 12:16] = 1.0  # a bar away from the border, so every shift moves ink
+    seen = []
+
+    def run(translate):
+        task = build_task(dataclasses.replace(config, translate=translate), seed=0)
+        task.vae.forward = lambda images, labels, eps: (seen.append(images.clone()) or (images.new_zeros(4),) * 2)
+        g = torch.Generator().manual_seed(0)
+        ctx = SimpleNamespace(step=0, randn=lambda *s: torch.randn(4, *s, generator=g),
+                              randint=lambda high, *s: torch.randint(high, (4, *s), generator=g),
+                              optimize=lambda name, loss: None)
+        task.train_step((x, None), ctx)
+
+    run(0.0)
+    run(0.1)  # round(0.1 · 28) = 3 pixels at most
+    assert torch.equal(seen[0], x)
+    assert not torch.equal(seen[1], x) and seen[1].sum() == x.sum()  # moved, never cut off (the bar has room)
+    task = build_task(dataclasses.replace(config, translate=0.1), seed=0)
+    assert negative_elbo(task.vae, x, None, seed=0) == negative_elbo(build_task(config, seed=0).vae, x, None, seed=0)

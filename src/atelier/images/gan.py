@@ -33,7 +33,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 from PIL import Image
 from torch import nn
 
@@ -57,6 +56,7 @@ from atelier.nn import (
     resolve_labels,
     seeded_normal,
     slerp,
+    translate,
     update_ema,
 )
 
@@ -180,28 +180,6 @@ def r1_penalty(D: Discriminator, real: torch.Tensor, labels: torch.Tensor | None
     x = real.detach().requires_grad_(True)
     (grad,) = torch.autograd.grad(D(x, labels).sum(), x, create_graph=True)  # (B, C, H, W)
     return grad.flatten(1).pow(2).sum(dim=1).mean()
-
-
-def translate(x: torch.Tensor, shifts: torch.Tensor, radius: int) -> torch.Tensor:
-    """Each image moved by its own (dy, dx) pixels, the uncovered border filled with the background
-    (−1): DiffAugment's translation (Zhao et al. 2020), differentiable, so G learns through it.
-
-    x (B, C, H, W); shifts (B, 2) integers in [−radius, radius]. The same shift applied to real and fake images keeps D
-    from memorising where strokes sit in a small training set, and G still learns unshifted images.
-
-    >>> x = -torch.ones(1, 1, 3, 3); x[0, 0, 1, 1] = 1.0
-    >>> translate(x, torch.tensor([[1, 0]]), 1)[0, 0, 2, 1].item()
-    1.0
-    """
-    b, _, h, w = x.shape
-    r = radius
-    if r == 0:
-        return x
-    padded = F.pad(x, (r, r, r, r), value=-1.0)  # (B, C, H + 2r, W + 2r)
-    rows = (torch.arange(h, device=x.device) + r).view(1, h, 1) - shifts[:, 0].view(b, 1, 1)  # (B, H, 1)
-    cols = (torch.arange(w, device=x.device) + r).view(1, 1, w) - shifts[:, 1].view(b, 1, 1)  # (B, 1, W)
-    batch = torch.arange(b, device=x.device).view(b, 1, 1)
-    return padded[batch, :, rows, cols].permute(0, 3, 1, 2)  # (B, H, W, C) → (B, C, H, W)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -47,6 +47,7 @@ from atelier.nn import (
     resolve_labels,
     seeded_normal,
     slerp,
+    translate,
 )
 from atelier.family import EvalOptions, TrainedModel
 from atelier.images.grid import make_grid, to_pil
@@ -222,6 +223,7 @@ class VAEConfig:
     sigma: float | None = None  # gaussian: fixed σ in [-1, 1] pixel units; None = learned
     beta: float = 1.0  # weight of the KL term; > 1 favours disentangled latents (Higgins et al. 2017)
     kl_warmup_steps: int = 0  # the KL weight rises linearly from 0 to beta over this many steps
+    translate: float = 0.0  # augmentation: shift each training image by up to this share of the side
     lr: float = 1e-3  # Adam
 
     def __post_init__(self) -> None:
@@ -248,6 +250,8 @@ class VAEConfig:
             raise AtelierError(f"beta={self.beta}, kl_warmup_steps={self.kl_warmup_steps}; both must be 0 or more")
         if self.lr <= 0:
             raise AtelierError(f"lr={self.lr}; the learning rate must be positive")
+        if not 0.0 <= self.translate < 0.5:
+            raise AtelierError(f"translate={self.translate}; allowed: 0 (off) or a share of the side in (0, 0.5)")
 
 
 PRESETS: dict[str, VAEConfig] = {
@@ -307,6 +311,9 @@ class VAETask:
             self.preview_batch = (x[:PREVIEW_COLUMNS].detach().cpu(),
                                   None if labels is None else labels[:PREVIEW_COLUMNS].cpu())
         eps = ctx.randn(self.config.z_dim)  # (B, z_dim)
+        r = round(self.config.translate * self.config.image_size)
+        if r:  # each image shifted by its own (dy, dx): more digits from the same strokes
+            x = translate(x, ctx.randint(2 * r + 1, 2) - r, r)
         recon, kl = self.vae(x, labels, eps)  # (B,) each
         loss = (recon + self.kl_weight(ctx.step) * kl).mean()
         ctx.optimize("vae", loss)
