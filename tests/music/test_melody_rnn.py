@@ -11,6 +11,7 @@ from atelier.music.melody_rnn import PRESETS, MelodyRNNModel
 from tests.music.tunes import train, tunes, windows
 
 TINY = dict(rnn_size=32, num_layers=1, dropout=0.0, window_bars=2, lr=1e-2)
+TINY_ATTENTION = dict(rnn_size=8, num_layers=1, attention_length=4)
 
 
 @pytest.fixture(scope="module")
@@ -118,3 +119,56 @@ def test_bad_configs_are_refused():
         dataclasses.replace(PRESETS["melody-rnn"], dropout=1.0)
     with pytest.raises(AtelierError, match="melody encoding range 80..60"):
         dataclasses.replace(PRESETS["melody-rnn"], min_pitch=80, max_pitch=60)
+    with pytest.raises(AtelierError, match=r"attention_length=-1; must be 0 \(no attention\) or a number of steps"):
+        dataclasses.replace(PRESETS["melody-rnn"], attention_length=-1)
+
+
+@pytest.mark.parametrize("lookback", [(), (4, 8)])
+def test_attention_step_by_step_equals_teacher_forced(lookback):
+    config = dataclasses.replace(PRESETS["melody-rnn-attention"], rnn_size=8, num_layers=2, attention_length=4,
+                                 lookback_distances=lookback)
+    network = melody_rnn.build_task(config).network.eval()
+    events = windows(tunes(1), 24)[:3]  # (3, 24): the window of 4 outputs slides many times
+    whole = network.log_probs(events)  # (3, 24, C)
+    logits, state = network(network.inputs(events, 0, 5))  # a primer of 5 steps, then one step at a time
+    pieces = [logits]
+    for t in range(5, 24):
+        assert all(s.shape[1] == 3 for s in state)  # every state tensor has the batch in dimension 1
+        logits, state = network(network.inputs(events, t, t + 1), state)
+        pieces.append(logits)
+    stepped = network.event_log_probs(torch.cat(pieces, dim=1), events, 0, 24)
+    assert torch.allclose(stepped, whole, atol=1e-5)
+    assert [tuple(s.shape) for s in state] == [(2, 3, 8), (2, 3, 8), (1, 3, 8), (4, 3, 8), (4, 3, 8)]
+
+
+def test_attention_beam_search_is_deterministic_for_a_seed():
+    config = dataclasses.replace(PRESETS["melody-rnn-attention"], **TINY_ATTENTION)
+    model = MelodyRNNModel(config, melody_rnn.build_task(config).network)
+    beam = dict(bars=2, primer=[64, -2, 67, -2], beam_size=2, branch_factor=3, steps_per_iteration=4)
+    melodies = model.sample(3, seed=3, **beam)
+    assert [m.num_steps for m in melodies] == [32, 32, 32] and all(m.pitches[:2] == [64, 67] for m in melodies)
+    assert model.sample(3, seed=3, **beam) == melodies
+    assert model.sample(3, seed=4, **beam) != melodies
+
+
+def test_attention_checkpoint_round_trip(tmp_path):
+    config = dataclasses.replace(PRESETS["melody-rnn-attention"], **TINY_ATTENTION)
+    model = MelodyRNNModel(config, melody_rnn.build_task(config, seed=1).network)
+    path = save_checkpoint(tmp_path / "rnn.safetensors", kind=melody_rnn.KIND, config=dataclasses.asdict(config),
+                           modules={"rnn": model.network})
+    loaded = MelodyRNNModel.from_checkpoint(path)
+    assert loaded.config == config and loaded.config.attention_length == 4
+    assert loaded.sample(2, bars=1, seed=5, beam_size=2, branch_factor=2) == model.sample(
+        2, bars=1, seed=5, beam_size=2, branch_factor=2)
+
+
+def test_a_config_from_before_attention_still_loads(tmp_path):
+    config = dataclasses.replace(PRESETS["melody-rnn-lookback"], rnn_size=8, num_layers=1)
+    network = melody_rnn.build_task(config).network
+    old_config = dataclasses.asdict(config)
+    del old_config["attention_length"]  # as saved before the field existed
+    path = save_checkpoint(tmp_path / "rnn.safetensors", kind=melody_rnn.KIND, config=old_config,
+                           modules={"rnn": network})
+    loaded = MelodyRNNModel.from_checkpoint(path)
+    assert loaded.config == config and loaded.network.attention is None
+    assert loaded.sample(2, bars=1, seed=0) == MelodyRNNModel(config, network).sample(2, bars=1, seed=0)

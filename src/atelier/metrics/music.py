@@ -308,19 +308,22 @@ class EventScores:
     events_correct: int = 0
     no_events_correct: int = 0
 
-    def add(self, log_probs, targets) -> None:
+    def add(self, log_probs, targets, mask=None) -> None:
+        """Score ``targets`` (B, T) under ``log_probs`` (B, T, C); ``mask`` (B, T) bool: the steps
+        to count (None: all), e.g. not the padding after a tune's end."""
         import torch
 
         with torch.no_grad():
+            counted = torch.ones_like(targets, dtype=torch.bool) if mask is None else mask
             nll = -log_probs.gather(-1, targets.unsqueeze(-1)).squeeze(-1)  # (B, T)
-            hit = log_probs.argmax(-1) == targets
-            is_event = targets != 0  # NO_EVENT is 0
-            self.nll += float(nll.double().sum())
-            self.steps += targets.numel()
+            hit = (log_probs.argmax(-1) == targets) & counted
+            is_event = (targets != 0) & counted  # NO_EVENT is 0
+            self.nll += float(nll.double()[counted].sum())
+            self.steps += int(counted.sum())
             self.correct += int(hit.sum())
             self.events += int(is_event.sum())
             self.events_correct += int((hit & is_event).sum())
-            self.no_events_correct += int((hit & ~is_event).sum())
+            self.no_events_correct += int((hit & ~is_event & counted).sum())
 
     def metrics(self) -> dict[str, float]:
         if not self.steps:

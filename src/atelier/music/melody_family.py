@@ -99,6 +99,12 @@ def check_count(name: str, value: Any) -> None:
         raise AtelierError(f"{name}={value!r}; must be a whole number of at least 1")
 
 
+def check_counts(**counts: Any) -> None:
+    """:func:`check_count` for each ``name=value``."""
+    for name, value in counts.items():
+        check_count(name, value)
+
+
 def check_temperature(temperature: Any, *, allow_none: bool = False) -> None:
     """A sampling temperature must be a finite number above 0 (``None`` where ``allow_none``: take
     the most likely event instead of sampling)."""

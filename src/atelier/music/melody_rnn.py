@@ -10,10 +10,18 @@ event, and a softmax over the next event is trained by maximum likelihood. Two i
   counter; two extra output classes say "repeat the event of 1 (2) bars ago". Folk tunes repeat
   whole bars, and a repeat is one easy choice instead of a remembered pitch.
 
+Attention (``attention_length=40``, Magenta's ``attention_rnn``, preset "melody-rnn-attention"):
+the LSTM layers are wrapped in TensorFlow's ``AttentionCellWrapper``, as in Magenta's attention RNN
+as published (later Magenta versions wrap the first layer only). The network keeps a window of its
+last 40 outputs (2½ bars) and at each step attends over it, the query being the new LSTM state of
+every layer; the attention vector joins the step's output and the next step's input. Where lookback
+hands the model the events exactly 1 and 2 bars back, attention learns where to look within the
+window. It works with either input encoding. The price is speed: the wrapped cell runs one step at
+a time in Python instead of one fused LSTM call over the window, so a training step takes about 3.5
+times as long (one CPU thread, 64 windows of 64 steps: ~0.35 s against ~0.1 s).
+
 Generation samples event by event with a temperature, optionally after a primer, for many melodies
 at once; Magenta's randomised beam search keeps the most likely of several sampled continuations.
-Magenta's attention RNN is not implemented: the lookback inputs serve the same purpose (reaching a
-bar or two back) and keep training to one fused LSTM call.
 
 Example:
     >>> import dataclasses
@@ -22,6 +30,10 @@ Example:
     >>> melodies = model.sample(2, bars=1, primer=[60, -2, 64, -2], seed=0)
     >>> [m.num_steps for m in melodies], melodies[0].pitches[:2]
     ([16, 16], [60, 64])
+    >>> config = dataclasses.replace(PRESETS["melody-rnn-attention"], rnn_size=16, num_layers=1, attention_length=8)
+    >>> model = MelodyRNNModel(config, build_task(config).network)
+    >>> [m.num_steps for m in model.sample(2, bars=1, primer=[60, -2, 64, -2], beam_size=2, branch_factor=2)]
+    [16, 16]
 """
 
 from __future__ import annotations
@@ -36,8 +48,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from atelier.analysis.melodies import KeyEstimate, find_key
 from atelier.checkpoint import Checkpoint, open_checkpoint
 from atelier.data.melodies import (
+    PitchRange,
     STEPS_PER_BAR,
     MelodyData,
     check_event_batch,
@@ -49,8 +63,9 @@ from atelier.data.melodies import (
 from atelier.errors import AtelierError
 from atelier.family import TrainedModel
 from atelier.metrics.music import EventScores
-from atelier.music.events import Melody, MelodyEncoding
-from atelier.music.melody_family import MelodyFamily, check_count, check_temperature
+from atelier.music.events import Melody
+from atelier.music.melody_family import MelodyFamily, check_counts, check_temperature
+from atelier.music.sampling import Controls, decode
 
 KIND = "melody_rnn"
 EVAL_BARS = 8  # generated melodies compared with the training windows by `FAMILY.evaluate`
@@ -80,8 +95,37 @@ def binary_counter(positions: torch.Tensor, bits: int) -> torch.Tensor:
     return ((positions.unsqueeze(-1) >> torch.arange(bits, device=positions.device)) & 1) * 2 - 1
 
 
+class WindowAttention(nn.Module):
+    """The weights of TensorFlow's ``AttentionCellWrapper`` (attn_size = attn_vec_size = the LSTM's
+    size H, input_size = the input's size I), which Magenta's attention_rnn wraps around its LSTM
+    layers; :meth:`MelodyLSTM.forward` runs the wrapped cell step by step.
+
+    Per step t, with x_t the step's input, a_{t-1} the previous attention vector, o_{t-n}..o_{t-1}
+    the window of the last n outputs (zeros before the first step), and s_t = [c¹_t; h¹_t; …; cᴸ_t; hᴸ_t]
+    the LSTM's new state, every layer's cell and hidden vectors:
+        x'_t     = W_in [x_t; a_{t-1}] + b_in                 the cell's input (size I again)
+        y_t, s_t = LSTM(x'_t, s_{t-1})                         every layer, one step; y_t: the top h
+        u_j      = v · tanh(W_k o_j + W_q s_t + b_q)          j = t-n..t-1: additive (Bahdanau) scores
+        α        = softmax(u)                                  over the whole window, zeros included
+        a_t      = Σ_j α_j o_j                                 the new attention vector
+        o_t      = W_out [y_t; a_t] + b_out                    the step's output (→ the label logits)
+        window   ← o_{t-n+1}, …, o_t                           o_{t-n} drops out, o_t comes in
+    Dropout (training) is on each layer's output y, as Magenta's DropoutWrapper inside the wrapper.
+    """
+
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int, length: int) -> None:
+        super().__init__()
+        self.length = length  # n
+        self.cell_input = nn.Linear(input_size + hidden_size, input_size)  # W_in, b_in
+        self.key = nn.Linear(hidden_size, hidden_size, bias=False)  # W_k (TF: a 1×1 convolution)
+        self.query = nn.Linear(2 * num_layers * hidden_size, hidden_size)  # W_q, b_q
+        self.score = nn.Parameter(torch.empty(hidden_size).uniform_(-hidden_size ** -0.5, hidden_size ** -0.5))  # v
+        self.output = nn.Linear(2 * hidden_size, hidden_size)  # W_out, b_out
+
+
 class MelodyLSTM(nn.Module):
-    """Inputs for each step → LSTM layers → logits over the next step's labels.
+    """Inputs for each step → LSTM layers (with attention: wrapped, :class:`WindowAttention`) →
+    logits over the next step's labels.
 
     Labels are the events 0..C-1, then (lookback) one "repeat" label per distance.
     Input per step (lookback shown; basic has only the first part):
@@ -98,6 +142,8 @@ class MelodyLSTM(nn.Module):
         self.lstm = nn.LSTM(self.input_size, config.rnn_size, config.num_layers, batch_first=True,
                             dropout=config.dropout if config.num_layers > 1 else 0.0)
         self.dropout = nn.Dropout(config.dropout)
+        self.attention = (WindowAttention(self.input_size, config.rnn_size, config.num_layers, config.attention_length)
+                          if config.attention_length else None)
         self.out = nn.Linear(config.rnn_size, c + k)
 
     def inputs(self, events: torch.Tensor, start: int, stop: int) -> torch.Tensor:
@@ -119,11 +165,53 @@ class MelodyLSTM(nn.Module):
             parts.append(binary_counter(positions, self.bits).expand(events.shape[0], -1, -1))
         return torch.cat([p.float() for p in parts], dim=-1)
 
-    def forward(self, inputs: torch.Tensor, state: tuple[torch.Tensor, torch.Tensor] | None = None
-                ) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
-        """inputs (B, S, input_size) → label logits (B, S, C+K), LSTM state ((L, B, H), (L, B, H))."""
-        hidden, state = self.lstm(inputs, state)  # (B, S, H)
-        return self.out(self.dropout(hidden)), state
+    def forward(self, inputs: torch.Tensor, state: tuple[torch.Tensor, ...] | None = None
+                ) -> tuple[torch.Tensor, tuple[torch.Tensor, ...]]:
+        """inputs (B, S, input_size), the state after the steps before (None: at the start) → label
+        logits (B, S, C+K), the state after these steps.
+
+        The state is a tuple of tensors with the batch in dimension 1 (so sampling can repeat and
+        pick its rows): the LSTM's (h, c), each (L, B, H); with attention also the attention vector
+        a (1, B, H), the window of outputs o (n, B, H), oldest first, and their keys W_k o (n, B, H).
+        Feeding a sequence in pieces gives the same logits as feeding it whole.
+        """
+        if self.attention is None:
+            hidden, state = self.lstm(inputs, state)  # (B, S, H)
+            return self.out(self.dropout(hidden)), state
+        outputs, state = self._attend(inputs, state)  # (B, S, H)
+        return self.out(outputs), state
+
+    def _attend(self, inputs: torch.Tensor, state: tuple[torch.Tensor, ...] | None
+                ) -> tuple[torch.Tensor, tuple[torch.Tensor, ...]]:
+        """The attention-wrapped LSTM, step by step (the equations are :class:`WindowAttention`'s):
+        inputs (B, S, I) → outputs o (B, S, H), the state after the last step."""
+        attention, (b, steps, i) = self.attention, inputs.shape
+        if state is None:
+            h = inputs.new_zeros(self.config.num_layers, b, self.config.rnn_size)
+            n = inputs.new_zeros(attention.length, b, self.config.rnn_size)
+            state = (h, h, h[:1], n, n)  # zeros: h, c, a, window, keys
+        h, c, a, window, keys = state
+        # W_in [x_t; a_{t-1}] + b_in = (W_in,x x_t + b_in) + W_in,a a_{t-1}: the first part for all steps at once
+        w_x, w_a = attention.cell_input.weight.split([i, self.config.rnn_size], dim=1)
+        x_in = F.linear(inputs, w_x, attention.cell_input.bias)  # (B, S, I)
+        outputs = []
+        for t in range(steps):
+            y, hs, cs = x_in[:, t] + F.linear(a[0], w_a), [], []  # x'_t (B, I)
+            # one step of each LSTM layer, with self.lstm's weights (faster here than calling it on one step)
+            for layer, (w_ih, w_hh, b_ih, b_hh) in enumerate(self.lstm.all_weights):
+                h_layer, c_layer = torch.lstm_cell(y, (h[layer], c[layer]), w_ih, w_hh, b_ih, b_hh)
+                hs.append(h_layer)
+                cs.append(c_layer)
+                y = self.dropout(h_layer)  # on every layer's output, as nn.LSTM between layers
+            h, c = torch.stack(hs), torch.stack(cs)  # (L, B, H) each
+            query = attention.query(torch.cat([c, h], dim=-1).transpose(0, 1).flatten(1))  # s_t → (B, H)
+            scores = torch.tanh(keys + query) @ attention.score  # (n, B)
+            a = (scores.softmax(dim=0).unsqueeze(-1) * window).sum(dim=0, keepdim=True)  # (1, B, H)
+            o = attention.output(torch.cat([y, a[0]], dim=-1))  # (B, H)
+            window = torch.cat([window[1:], o.unsqueeze(0)])
+            keys = torch.cat([keys[1:], attention.key(o).unsqueeze(0)])
+            outputs.append(o)
+        return torch.stack(outputs, dim=1), (h, c, a, window, keys)
 
     def event_log_probs(self, logits: torch.Tensor, events: torch.Tensor, start: int, stop: int) -> torch.Tensor:
         """log p(event) for steps ``start..stop-1``: (B, S, C), from label logits (B, S, C+K).
@@ -164,7 +252,7 @@ class MelodyLSTM(nn.Module):
 
 
 @dataclass(frozen=True)
-class MelodyRNNConfig:
+class MelodyRNNConfig(PitchRange):
     """The network, its input encoding and its training data settings."""
 
     min_pitch: int = 48  # C3; with max_pitch, Magenta's melody RNN range: 36 pitches, 38 events
@@ -173,6 +261,7 @@ class MelodyRNNConfig:
     num_layers: int = 2
     dropout: float = 0.5  # on each layer's outputs (Magenta: dropout_keep_prob 0.5)
     lookback_distances: tuple[int, ...] = ()  # steps; (16, 32) = 1 and 2 bars (lookback RNN)
+    attention_length: int = 0  # steps of past outputs attended over; 0: no attention (40: attention RNN)
     window_bars: int = 4  # training windows of 4 bars = 64 steps, one every bar
     key: str = "C"  # "C": train in C major / A minor (Magenta's transpose_to_key=0); "any": as written
     transpose: tuple[int, ...] = (0,)  # transposition augmentation, semitones
@@ -187,16 +276,11 @@ class MelodyRNNConfig:
             raise AtelierError(f"dropout={self.dropout}; must be in [0, 1)")
         if any(d < 1 for d in self.lookback_distances):
             raise AtelierError(f"lookback_distances={self.lookback_distances}; each must be at least 1 step")
+        if self.attention_length < 0:
+            raise AtelierError(f"attention_length={self.attention_length}; must be 0 (no attention) or a number "
+                               "of steps of at least 1")
         if self.window_bars < 1:
             raise AtelierError(f"window_bars={self.window_bars}; must be at least 1")
-
-    @property
-    def encoding(self) -> MelodyEncoding:
-        return MelodyEncoding(self.min_pitch, self.max_pitch)
-
-    @property
-    def num_classes(self) -> int:
-        return self.encoding.num_classes
 
     @property
     def window_steps(self) -> int:
@@ -208,6 +292,8 @@ PRESETS: dict[str, MelodyRNNConfig] = {
     "melody-rnn": MelodyRNNConfig(),
     # Magenta's lookback_rnn: also the events 1 and 2 bars back, bar position, "repeat" outputs.
     "melody-rnn-lookback": MelodyRNNConfig(lookback_distances=(16, 32)),
+    # Magenta's attention_rnn: basic inputs; the LSTM attends over its last 40 outputs at each step.
+    "melody-rnn-attention": MelodyRNNConfig(attention_length=40),
 }
 
 
@@ -332,6 +418,9 @@ class MelodyRNNModel(TrainedModel, nn.Module):
         bars: int = 16,
         primer: Melody | Sequence[int] | None = None,
         temperature: float = 1.0,
+        top_p: float = 1.0,
+        in_key: bool = False,
+        end_on_tonic: bool = False,
         seed: int = 0,
         beam_size: int = 1,
         branch_factor: int = 1,
@@ -348,8 +437,11 @@ class MelodyRNNModel(TrainedModel, nn.Module):
         ``temperature`` divides the log-probabilities (< 1: safer, > 1: wilder). Beam search
         (``beam_size`` > 1 or ``branch_factor`` > 1; Magenta's randomised beam search): each of
         ``beam_size`` candidates is extended ``branch_factor`` times by ``steps_per_iteration``
-        sampled steps and the most likely ``beam_size`` are kept. The same arguments and ``seed``
-        give the same melodies.
+        sampled steps and the most likely ``beam_size`` are kept. ``top_p`` < 1 draws only from the
+        likeliest events that make up that much probability; ``in_key`` keeps every note in the key's
+        scale and ``end_on_tonic`` ends each melody on a held tonic (:mod:`atelier.music.sampling`):
+        the key is the primer's (found after its move), else C major. The same arguments and
+        ``seed`` give the same melodies.
 
         >>> import dataclasses
         >>> config = dataclasses.replace(PRESETS["melody-rnn"], rnn_size=8, num_layers=1)
@@ -359,13 +451,12 @@ class MelodyRNNModel(TrainedModel, nn.Module):
         (True, 90.0, 32)
         """
         # 1. check inputs
-        for name, value in (("n", n), ("bars", bars), ("beam_size", beam_size), ("branch_factor", branch_factor),
-                            ("steps_per_iteration", steps_per_iteration)):
-            check_count(name, value)
+        check_counts(n=n, bars=bars, beam_size=beam_size, branch_factor=branch_factor,
+                     steps_per_iteration=steps_per_iteration)
         check_temperature(temperature)
         num_steps = bars * STEPS_PER_BAR
-        # 2. the primer, in the model's key and range
-        primed, shift = torch.zeros(0, dtype=torch.int64), 0
+        # 2. the primer, in the model's key and range; the key the constraints keep to
+        primed, shift, key = torch.zeros(0, dtype=torch.int64), 0, KeyEstimate(0, "major", 0.0)
         if primer is not None:
             melody = primer_melody(primer, self.config.encoding)
             prepared = prepare_melody(melody, encoding=self.config.encoding, key=self.config.key, what="primer")
@@ -373,8 +464,12 @@ class MelodyRNNModel(TrainedModel, nn.Module):
             if len(primed) > num_steps:
                 raise AtelierError(f"primer: {len(primed)} steps ({len(primed) / STEPS_PER_BAR:g} bars) is longer than "
                                    f"the {bars} bars ({num_steps} steps) to generate; ask for more bars")
+            if melody.notes and (in_key or end_on_tonic):
+                key = find_key(melody.transpose(shift))
+        controls = Controls(temperature=temperature, top_p=top_p, scale=key.scale if in_key else None,
+                            tonic=key.tonic if end_on_tonic else None, steps_per_bar=STEPS_PER_BAR)
         # 3. sample
-        events = sample_events(self.network, n, num_steps=num_steps, primer=primed, temperature=temperature,
+        events = sample_events(self.network, n, num_steps=num_steps, primer=primed, controls=controls,
                                seed=seed, beam_size=beam_size, branch_factor=branch_factor,
                                steps_per_iteration=steps_per_iteration)
         # 4. melodies, back in the primer's key
@@ -404,55 +499,37 @@ class MelodyRNNModel(TrainedModel, nn.Module):
         return score_events(self.network, windows)
 
 
-@torch.no_grad()
 def sample_events(
     network: MelodyLSTM,
     n: int,
     *,
     num_steps: int,
     primer: torch.Tensor,
-    temperature: float,
+    controls: Controls,
     seed: int,
     beam_size: int = 1,
     branch_factor: int = 1,
     steps_per_iteration: int = 1,
 ) -> torch.Tensor:
-    """Events (n, num_steps) that continue ``primer`` (P,), each the best of its own beam.
+    """Events (n, num_steps) that continue ``primer`` (P,), each the best of its own beam
+    (:func:`atelier.music.sampling.decode`).
 
-    All n·beam_size·branch_factor sequences advance together, one LSTM step at a time; candidates
-    are ranked by their log-likelihood at temperature 1.
+    All n·beam_size·branch_factor sequences advance together, one LSTM step at a time. The
+    network's state (a tuple of tensors, the batch in dimension 1 of each) is repeated and picked
+    along with the candidates.
     """
-    device = next(network.parameters()).device
-    generator = torch.Generator().manual_seed(seed)
-    width = n * beam_size
-    events = torch.zeros(width, num_steps, dtype=torch.int64, device=device)  # (W, T)
-    p = len(primer)
-    events[:, :p] = primer.to(device)
-    scores = torch.zeros(width, device=device)  # (W,) log-likelihood of each candidate
-    state = None
-    if p:
-        _, state = network(network.inputs(events, 0, p))  # read the primer
-    t = p
-    while t < num_steps:
-        if branch_factor > 1:  # every candidate branches into branch_factor copies
-            events = events.repeat_interleave(branch_factor, 0)
-            scores = scores.repeat_interleave(branch_factor, 0)
-            state = None if state is None else tuple(s.repeat_interleave(branch_factor, 1) for s in state)
-        for _ in range(min(steps_per_iteration, num_steps - t)):
-            logits, state = network(network.inputs(events, t, t + 1), state)  # (B, 1, C+K)
-            log_p = network.event_log_probs(logits, events, t, t + 1)[:, 0]  # (B, C)
-            probs = torch.softmax(log_p / temperature, dim=-1).cpu()
-            choice = torch.multinomial(probs, 1, generator=generator).to(device)  # (B, 1)
-            scores = scores + log_p.gather(1, choice).squeeze(1)
-            events[:, t] = choice.squeeze(1)
-            t += 1
-        if branch_factor > 1:  # keep the beam_size most likely of each output's candidates
-            best = scores.view(n, -1).topk(beam_size, dim=1).indices  # (n, beam)
-            keep = (best + torch.arange(n, device=device).unsqueeze(1) * beam_size * branch_factor).flatten()
-            events, scores = events[keep], scores[keep]
-            state = tuple(s[:, keep] for s in state)
-    winner = scores.view(n, beam_size).argmax(dim=1) + torch.arange(n, device=device) * beam_size  # (n,)
-    return events[winner].cpu()
+
+    def step(events: torch.Tensor, t: int, state: Any) -> tuple[torch.Tensor, Any]:
+        first = 0 if state is None else t  # the first call reads the primer too
+        logits, state = network(network.inputs(events, first, t + 1), state)  # (B, S, C+K)
+        return network.event_log_probs(logits[:, -1:], events, t, t + 1)[:, 0], state  # (B, C)
+
+    def reorder(state: Any, index: torch.Tensor) -> Any:
+        return tuple(s[:, index] for s in state)
+
+    return decode(step, reorder, n=n, num_steps=num_steps, primer=primer, encoding=network.config.encoding,
+                  controls=controls, seed=seed, beam_size=beam_size, branch_factor=branch_factor,
+                  steps_per_iteration=steps_per_iteration, device=next(network.parameters()).device)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -464,13 +541,15 @@ class MelodyRNNFamily(MelodyFamily):
     :class:`~atelier.music.melody_family.MelodyFamily`'s."""
 
     kind = KIND
-    description = "melody RNN: an LSTM over melody events (basic and lookback)"
+    description = "melody RNN: an LSTM over melody events (basic, lookback and attention)"
     config_type = MelodyRNNConfig
     model_type = MelodyRNNModel
     presets = PRESETS
     preset_notes = {
         "melody-rnn": "Magenta's basic_rnn: the previous event in, the next out; 2 LSTM layers of 128",
         "melody-rnn-lookback": "Magenta's lookback_rnn: also sees the events 1 and 2 bars back and the bar position",
+        "melody-rnn-attention": "Magenta's attention_rnn: attends over its last 40 outputs at each step; 2 LSTM layers "
+                                "of 128",
     }
     max_val_windows = MAX_VAL_WINDOWS
 
