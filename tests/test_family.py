@@ -135,7 +135,7 @@ def test_a_registered_family_is_reached_by_the_cli(toy_family, tmp_path, capsys)
 def test_registration_refuses_an_existing_kind_and_registry_lists_every_family():
     with pytest.raises(atelier.AtelierError, match="a family of kind 'gan' already exists"):
         register(get_family("gan"))
-    assert kinds() == ["adain", "cyclegan", "fast_style", "gan", "melody_rnn", "music_vae", "vae"]
+    assert kinds() == ["adain", "cyclegan", "fast_style", "gan", "melody_rnn", "melody_transformer", "music_vae", "vae"]
     with pytest.raises(atelier.AtelierError, match="unknown model kind 'nope'; choose one of: adain, cyclegan"):
         get_family("nope")
 

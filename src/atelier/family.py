@@ -190,6 +190,7 @@ FAMILIES: dict[str, str] = {
     "cyclegan": "atelier.style.cyclegan:FAMILY",
     "melody_rnn": "atelier.music.melody_rnn:FAMILY",
     "music_vae": "atelier.music.music_vae:FAMILY",
+    "melody_transformer": "atelier.music.melody_transformer:FAMILY",
 }
 _LOADED: dict[str, Family] = {}
 

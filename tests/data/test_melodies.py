@@ -122,3 +122,43 @@ def test_window_tensor_keeps_a_seeded_subset():
     rows = {tuple(r) for r in all_windows.tolist()}
     assert all(tuple(r) in rows for r in some.tolist())
     assert np.array_equal(events_to_melodies(all_windows[:1], ENC)[0].to_events(ENC), all_windows[0].numpy())
+
+
+# ---- conditioned tunes (the melody transformer's data) ----------------------------------------
+
+def _waltz(num_bars: int = 4) -> Melody:
+    """3/4, one dotted half (12 steps) per bar, C4 D4 E4 … (the last note held into the next bar's start)."""
+    return Melody(tuple(Note(60 + 2 * i, 12 * i, 12 * i + 12) for i in range(num_bars)), num_steps=12 * num_bars,
+                  time_signature=(3, 4))
+
+
+def test_tune_windows_pad_short_tunes_and_reach_every_tune_end():
+    from atelier.data.melodies import PAD, Tune, TuneWindows
+
+    short = Tune(_waltz(2), style=1, meter=1, key=0)  # 24 steps, shorter than a window
+    long = Tune(_waltz(5), style=0, meter=1, key=0)  # 60 steps
+    windows = TuneWindows([short, long], encoding=MelodyEncoding(), window_steps=32)
+    starts = sorted(windows.window(i)[1] for i in range(len(windows)) if windows.window(i)[0] == 1)
+    assert starts == [0, 12, 24, 36]  # every bar line, and the last (36) reaches the end (36 + 32 ≥ 60)
+    row = windows.get_batch([0])[0]
+    assert row[:3].tolist() == [1, 1, 0] and (row[3 + 24:] == PAD).all() and (row[3:3 + 24] != PAD).all()
+
+
+def test_tune_windows_transpose_notes_and_key_and_restrike_held_notes():
+    from atelier.data.melodies import Tune, TuneWindows
+
+    held = Melody((Note(60, 0, 20), Note(64, 20, 24)), num_steps=24, time_signature=(3, 4))  # C held over bar 2
+    windows = TuneWindows([Tune(held, 0, 1, key=21)], encoding=MelodyEncoding(48, 83), window_steps=12,
+                          transpose=(0, 3))
+    by_shift = {windows.window(i)[2]: windows.get_batch([i])[0] for i in range(len(windows)) if windows.window(i)[1] == 12}
+    assert by_shift[0][:4].tolist() == [0, 1, 21, 60 - 48 + 2]  # A minor; C struck again at the bar line
+    assert by_shift[3][:4].tolist() == [0, 1, 12, 63 - 48 + 2]  # moved up 3: C minor, E-flat
+    assert by_shift[3][3 + 8].item() == 64 + 3 - 48 + 2  # the later note moves too; holds (0) stay
+
+
+def test_tune_windows_leave_out_shifts_that_leave_the_range():
+    from atelier.data.melodies import Tune, TuneWindows
+
+    high = Melody((Note(82, 0, 12),), num_steps=12, time_signature=(3, 4))
+    windows = TuneWindows([Tune(high, 0, 1, 0)], encoding=MelodyEncoding(48, 83), window_steps=12, transpose=range(-2, 3))
+    assert sorted(windows.window(i)[2] for i in range(len(windows))) == [-2, -1, 0, 1]

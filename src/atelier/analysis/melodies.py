@@ -379,6 +379,21 @@ def form_letters(similarity: np.ndarray, *, group: int = 1, threshold: float = 0
     return "".join(out)
 
 
+def repeated_share(form: str) -> float:
+    """Share of letters of a form that appeared before: for a bar form, the bars that repeat (or
+    vary) an earlier bar.
+
+    >>> repeated_share("AABA"), repeated_share(form_letters(np.eye(3)))
+    (0.5, 0.0)
+    """
+    seen: set[str] = set()
+    repeats = 0
+    for letter in form:
+        repeats += letter in seen
+        seen.add(letter)
+    return repeats / len(form) if form else float("nan")
+
+
 # ---------------------------------------------------------------------------------------------
 # 4. The analysis.
 
@@ -415,12 +430,7 @@ class MelodyAnalysis:
     @property
     def repeated_bar_share(self) -> float:
         """Share of bars that repeat (or vary) an earlier bar: its letter appeared before."""
-        seen: set[str] = set()
-        repeats = 0
-        for letter in self.bar_form:
-            repeats += letter in seen
-            seen.add(letter)
-        return repeats / len(self.bar_form) if self.bar_form else float("nan")
+        return repeated_share(self.bar_form)
 
     def numbers(self) -> dict[str, float]:
         """The scalar features by name, for the critique and the taste model. Names shared with

@@ -52,6 +52,21 @@ def check_shared_fields(config: Any) -> None:
         raise AtelierError(f"lr={config.lr}, clip_grad_norm={config.clip_grad_norm}; both must be positive")
 
 
+class PitchRange:
+    """What a melody model's config with ``min_pitch`` and ``max_pitch`` derives from them."""
+
+    min_pitch: int
+    max_pitch: int
+
+    @property
+    def encoding(self) -> MelodyEncoding:
+        return MelodyEncoding(self.min_pitch, self.max_pitch)
+
+    @property
+    def num_classes(self) -> int:
+        return self.encoding.num_classes
+
+
 def load_split(
     data: str | os.PathLike,
     *,
@@ -287,3 +302,148 @@ def check_event_batch(batch: Any, num_classes: int, *, what: str) -> torch.Tenso
     if batch.numel() and (int(batch.min()) < 0 or int(batch.max()) >= num_classes):
         raise AtelierError(f"{what}: events must be in 0..{num_classes - 1}, got {int(batch.min())}..{int(batch.max())}")
     return batch
+
+
+# ---------------------------------------------------------------------------------------------
+# Tunes with their style, meter and key: the data of the conditioned melody transformer.
+#
+# Unlike the two models above, the transformer keeps every meter of the corpora (4/4, 3/4, 6/8,
+# 2/4; bars of 16, 12, 12 and 8 steps), keeps each tune in its written key and learns keys from
+# transposition, and is told each window's style (the corpus), meter and key.
+
+STYLES: dict[str, str] = {"essen": "essen", "irish": "oneill", "bach": "bach-soprano"}  # style → built-in corpus
+TUNE_METERS: tuple[tuple[int, int], ...] = ((4, 4), (3, 4), (6, 8), (2, 4))
+PAD = -100  # a step after a tune's end: no target (cross-entropy's ignore_index)
+NUM_KEYS = 24  # tonic + 12 for minor: 0..11 C..B major, 12..23 C..B minor
+
+
+@dataclass(frozen=True)
+class Tune:
+    """A melody with what a conditioned model is told about it."""
+
+    melody: Melody
+    style: int  # index into the model's styles
+    meter: int  # index into TUNE_METERS
+    key: int  # 0..23, as NUM_KEYS
+
+
+def check_styles(styles: Sequence[str]) -> None:
+    """Style names: one or more, distinct, each a word (those of :data:`STYLES` name a built-in corpus)."""
+    if not styles or len(set(styles)) != len(styles) or not all(isinstance(s, str) and s.isidentifier() for s in styles):
+        raise AtelierError(f"styles={tuple(styles)}; give one or more distinct names, e.g. {', '.join(STYLES)}")
+
+
+def load_tunes(
+    sources: Sequence[tuple[int, str | os.PathLike]],
+    *,
+    encoding: MelodyEncoding,
+    key_of: Any,
+    seed: int = DEFAULT_SPLIT_SEED,
+    val_fraction: float = DEFAULT_VAL_FRACTION,
+    limit: int | None = None,
+    progress: bool | None = None,
+) -> tuple[list[Tune], list[Tune], str]:
+    """The tunes of each ``(style index, source)`` in one of :data:`TUNE_METERS`, in their written
+    keys, moved by whole octaves into the encoding's range, and split by piece within each source
+    (the same seeded split as :func:`load_split`): ``(train, held_out, fingerprint)``. A source is a
+    built-in corpus name or a path (:func:`atelier.data.music.load_melodies`).
+
+    ``key_of(melody) -> int`` gives a tune's key (0..23); it is passed in because key finding lives
+    above the data layer (:func:`atelier.analysis.melodies.find_key`).
+    """
+    train: list[Tune] = []
+    val: list[Tune] = []
+    prints = []
+    for style, source in sources:
+        corpus = load_melodies(source, encoding=encoding, steps_per_quarter=STEPS_PER_QUARTER,
+                               time_signatures=TUNE_METERS, limit=limit, progress=progress)
+        prints.append(corpus.fingerprint())
+        side_train, side_val = corpus.split(val_fraction=val_fraction, seed=seed)
+        for side, out in ((side_train, train), (side_val, val)):
+            out += [Tune(m, style, TUNE_METERS.index(m.time_signature), int(key_of(m))) for m in side]
+    from atelier.data import fingerprint
+
+    return train, val, fingerprint(np.frombuffer("|".join(prints).encode(), dtype=np.uint8))
+
+
+def shift_key(key: int, shift: int) -> int:
+    """The key ``key`` (0..23) moved ``shift`` semitones, mode kept.
+
+    >>> shift_key(2, -3), shift_key(21, 5)  # D major → B major; A minor → D minor
+    (11, 14)
+    """
+    return (key % 12 + shift) % 12 + 12 * (key // 12)
+
+
+class TuneWindows:
+    """Windows of ``window_steps`` events of every tune, starting on its bar lines, at every shift of
+    ``transpose`` that keeps the tune in the encoding's range.
+
+    ``get_batch(indices)`` (what the training loop calls) gives LongTensor ``(B, 3 + T)``: style,
+    meter and key (moved with the tune) in the first three columns, then the events; steps after a
+    tune's end are :data:`PAD`. Every tune yields at least one window, however short, and the last
+    window of a tune reaches its end, so endings are learned. A note held across a window's start
+    is struck again at step 0.
+
+    ``hop_bars`` = bars between window starts (None: windows do not overlap).
+
+    >>> from atelier.music.events import Note
+    >>> waltz = Melody(tuple(Note(60 + i, 6 * i, 6 * i + 6) for i in range(8)), num_steps=48, time_signature=(3, 4))
+    >>> windows = TuneWindows([Tune(waltz, 0, 1, 0)], encoding=MelodyEncoding(), window_steps=32, transpose=(0, 2))
+    >>> len(windows), windows.get_batch([0, 5]).shape
+    (6, torch.Size([2, 35]))
+    >>> windows.get_batch([5])[0, :4].tolist()  # style 0, 3/4, D major (C moved +2), then E4 moved to F#4
+    [0, 1, 2, 20]
+    """
+
+    def __init__(self, tunes: Sequence[Tune], *, encoding: MelodyEncoding, window_steps: int,
+                 transpose: Sequence[int] = (0,), hop_bars: int | None = 1) -> None:
+        if window_steps < 1:
+            raise AtelierError(f"window_steps {window_steps}: must be at least 1")
+        self.encoding, self.window_steps = encoding, window_steps
+        self._events: list[np.ndarray] = []  # per tune (N + window_steps,) events, PAD after the end
+        self._conditions = np.array([(t.style, t.meter, t.key) for t in tunes], dtype=np.int64).reshape(-1, 3)
+        items = []
+        for index, tune in enumerate(tunes):
+            melody = tune.melody
+            events = np.full(melody.num_steps + window_steps, PAD, dtype=np.int64)
+            events[:melody.num_steps] = melody.to_events(encoding)
+            sounding = np.full(melody.num_steps, -1, dtype=np.int64)
+            for note in melody.notes:
+                sounding[note.start_step:note.end_step] = encoding.encode_pitch(note.pitch)
+            self._events.append(np.stack([events, np.pad(sounding, (0, window_steps), constant_values=-1)]))
+            bar = melody.steps_per_bar
+            hop = bar * hop_bars if hop_bars else max(bar, window_steps // bar * bar)
+            last = max(0, -(-(melody.num_steps - window_steps) // bar) * bar)  # the first bar line whose window reaches the end
+            starts = sorted(set(range(0, last + 1, hop)) | {last})
+            if not melody.notes:
+                continue
+            low, high = min(melody.pitches), max(melody.pitches)
+            for shift in sorted(set(int(s) for s in transpose)):
+                if encoding.contains(low + shift) and encoding.contains(high + shift):
+                    items += [(index, start, shift) for start in starts]
+        self._items = np.array(items, dtype=np.int64).reshape(-1, 3)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def get_batch(self, indices: Any) -> torch.Tensor:
+        rows = []
+        for i in indices:
+            tune, start, shift = (int(v) for v in self._items[int(i)])
+            events, sounding = self._events[tune][:, start:start + self.window_steps]
+            events = events.copy()
+            if events[0] == 0 and sounding[0] >= 0:
+                events[0] = sounding[0]  # re-strike the note held across the window's start
+            events = np.where(events >= 2, events + shift, events)  # note-ons move; hold, off and PAD stay
+            style, meter, key = self._conditions[tune]
+            rows.append(np.concatenate([[style, meter, shift_key(int(key), shift)], events]))
+        return torch.from_numpy(np.stack(rows))
+
+    def __getitem__(self, index: int) -> torch.Tensor:
+        return self.get_batch([index])[0]
+
+    def window(self, index: int) -> tuple[int, int, int]:
+        """``(tune index, start step, transposition)`` of item ``index``."""
+        tune, start, shift = (int(v) for v in self._items[index])
+        return tune, start, shift

@@ -37,6 +37,7 @@ from torch import nn
 
 from atelier.checkpoint import Checkpoint, open_checkpoint
 from atelier.data.melodies import (
+    PitchRange,
     STEPS_PER_BAR,
     MelodyData,
     check_event_batch,
@@ -48,7 +49,7 @@ from atelier.data.melodies import (
 from atelier.errors import AtelierError, choose_one
 from atelier.family import TrainedModel
 from atelier.metrics.music import FEATURES, melody_features
-from atelier.music.events import Melody, MelodyEncoding
+from atelier.music.events import Melody
 from atelier.music.melody_family import MelodyFamily, check_count, check_temperature
 from atelier.nn import slerp
 
@@ -212,7 +213,7 @@ class MusicVAENet(nn.Module):
 
 
 @dataclass(frozen=True)
-class MusicVAEConfig:
+class MusicVAEConfig(PitchRange):
     """The networks, the objective and the training data of a MusicVAE."""
 
     min_pitch: int = 48  # C3..B5 (38 events): our corpora fit after octave shifts; the paper uses 21..108
@@ -246,14 +247,6 @@ class MusicVAEConfig:
             raise AtelierError(f"max_beta={self.max_beta}, beta_rate={self.beta_rate}, free_bits={self.free_bits}, "
                                f"scheduled_sampling={self.scheduled_sampling}: need max_beta ≥ 0, 0 ≤ beta_rate ≤ 1, "
                                "free_bits ≥ 0, scheduled_sampling ≥ 0")
-
-    @property
-    def encoding(self) -> MelodyEncoding:
-        return MelodyEncoding(self.min_pitch, self.max_pitch)
-
-    @property
-    def num_classes(self) -> int:
-        return self.encoding.num_classes
 
     @property
     def num_steps(self) -> int:

@@ -85,8 +85,16 @@ RECIPES: dict[str, Recipe] = {
     # Music: Essen folk songs in 4/4 and 2/4, moved to C major / A minor; the split every evaluation uses.
     "essen-melody-rnn": Recipe("melody-rnn-lookback", "lookback melody RNN (Magenta's lookback_rnn), Essen folk songs",
                                data="essen", num_steps=4000, batch_size=64, keep=("rnn",)),
+    "essen-attention-rnn": Recipe("melody-rnn-attention", "attention melody RNN (Magenta's attention_rnn), Essen folk songs",
+                                  data="essen", num_steps=4000, batch_size=64, keep=("rnn",)),
     "essen-musicvae-2bar": Recipe("musicvae-2bar", "2-bar MusicVAE (flat decoder), Essen folk songs",
                                   data="essen", num_steps=2500, batch_size=64, keep=("vae",)),
+    # Every Essen tune in 4/4, 3/4, 6/8 or 2/4, O'Neill's tunes and the Bach soprano lines, each in
+    # its written key and transposed up to a fifth either way; told style, meter and key.
+    "folk-transformer": Recipe("melody-transformer-small", "melody transformer (relative attention, 2 layers of 128): "
+                               "Essen, O'Neill and Bach, conditioned on style, meter and key",
+                               data="essen,irish,bach", num_steps=6000, batch_size=64, keep=("transformer",),
+                               evaluate={"num_samples": 600}),
     # The three bundled paintings in one half-width network (conditional instance norm), mixable,
     # with EfficientNet-Lite0 as the loss network; 128 px crops of the bundled photos but the
     # four held out. Content from block2 (1/4) and block5 (1/16): with block5 alone the network
