@@ -16,6 +16,7 @@ from atelier.api import (
     interpolate,
     load,
     reproduce,
+    respond,
     sample,
     stylize,
     train,
@@ -26,4 +27,4 @@ from atelier.family import DataOptions, EvalOptions
 from atelier.training import TrainConfig
 
 __all__ = ["AtelierError", "DataOptions", "EvalOptions", "TrainConfig", "__version__", "analyze", "available_models", "compare", "compose",
-           "evaluate", "interpolate", "load", "reproduce", "sample", "stylize", "train", "translate"]
+           "evaluate", "interpolate", "load", "reproduce", "respond", "sample", "stylize", "train", "translate"]

@@ -151,3 +151,45 @@ def _gan_checkpoint(tmp_path):
     config = dataclasses.replace(gan.PRESETS["mlp-gan"], mlp_hidden=(8,))
     return save_checkpoint(tmp_path / "gan.safetensors", kind="gan", config=dataclasses.asdict(config),
                            modules=gan.build_task(config).modules)
+
+
+def test_respond_writes_the_answer_and_reproduces_it(models, tmp_path, capsys):
+    out = tmp_path / "answer"
+    assert main(["respond", models["rnn"], models["a"], "--bars", "2", "--seed", "4", "--out", str(out)]) == 0
+    assert "wrote a 2-bar answer of" in capsys.readouterr().out
+    answer = read_midi(out / "melody_001.mid")
+    assert answer.num_steps == 32 and answer.notes
+    assert main(["reproduce", str(out / "melody_001.mid")]) == 0
+    assert "identical" in capsys.readouterr().out
+    assert main(["respond", models["rnn"], "--call-pitches", "67,64,62", "--no-in-key", "--no-end-on-tonic",
+                 "--top-p", "1", "--out", str(tmp_path / "pitches")]) == 0
+
+
+@pytest.mark.parametrize("extra, message", [
+    ([], "give the call as a MIDI file (CALL.mid) or as --call-pitches, one of them"),
+    (["CALL.mid", "--call-pitches", "60,64"], "give the call as a MIDI file"),
+    (["--call-pitches", "60,64", "--bars", "0"], "bars=0"),
+    (["--call-pitches", "60,64", "--style", "irish"], "a melody RNN has no styles"),
+    (["--call-pitches", "60,64", "--top-p", "0"], "top_p=0.0"),
+])
+def test_respond_bad_arguments_exit_2_and_write_nothing(models, tmp_path, capsys, extra, message):
+    out = tmp_path / "answer"
+    assert main(["respond", models["rnn"], *extra, "--out", str(out)]) == 2
+    assert message in _err(capsys)
+    assert not out.exists()
+
+
+def test_a_melody_transformer_trains_on_a_folder_and_is_evaluated(models, tmp_path, capsys):
+    out = tmp_path / "transformer"
+    assert main(["train", "melody-transformer-small", "--data", str(models["root"] / "tunes"), "--num-steps", "4",
+                 "--set", "d_model=16", "--set", "num_heads=2", "--set", "num_layers=1", "--set", "d_ff=16",
+                 "--set", "window_steps=32", "--val-fraction", "0.25", "--out", str(out), *LOOP]) == 0
+    capsys.readouterr()
+    assert main(["evaluate", str(out / "checkpoint.safetensors"), "--num-samples", "4", "--json",
+                 str(tmp_path / "report.json")]) == 0
+    report = json.loads((tmp_path / "report.json").read_text())
+    metrics = report["metrics"]
+    assert metrics["held_out_perplexity"] > 1 and metrics["ngram4_perplexity"] > 1
+    assert metrics["essen_ends_on_tonic_constrained"] == 1.0 and 0 <= metrics["essen_in_key"] <= 1
+    assert main(["compose", str(out / "checkpoint.safetensors"), "--bars", "2", "--no-musicxml",
+                 "--out", str(tmp_path / "songs")]) == 0

@@ -158,7 +158,7 @@ def _gan_checkpoint(tmp_path):
 def test_compose_by_name_refuses_other_kinds(tmp_path):
     path = _gan_checkpoint(tmp_path)
     with pytest.raises(AtelierError, match=f"model {path}: a gan model; this needs a music model "
-                                           r"\(melody_rnn or music_vae\)"):
+                                           r"\(melody_rnn, melody_transformer or music_vae\)"):
         compose_by_name(path)
     with pytest.raises(AtelierError, match="model: a gan model; compose needs a music model"):
         compose(load(path))
@@ -185,3 +185,52 @@ def test_primer_melody_object(rnn):
     primer = Melody((Note(72, 0, 8),), num_steps=8)
     (melody,) = compose(rnn, bars=1, primer=primer, seed=0)
     assert melody.notes[0].pitch == 72 and melody.notes[0].start_step == 0
+
+
+# ---- call and response ------------------------------------------------------------------------
+
+D_MAJOR_CALL = Melody((Note(62, 0, 8), Note(66, 8, 16), Note(69, 16, 24), Note(74, 24, 28), Note(73, 28, 32)),
+                      num_steps=32, qpm=96.0, program=40)
+
+
+def test_respond_answers_in_the_calls_key_and_ends_on_its_tonic(rnn):
+    from atelier.music.compose import respond
+
+    for seed in range(3):
+        answer = respond(rnn, D_MAJOR_CALL, bars=2, seed=seed)
+        assert answer.num_steps == 32 and answer.name == "answer" and (answer.qpm, answer.program) == (96.0, 40)
+        assert {p % 12 for p in answer.pitches} <= {2, 4, 6, 7, 9, 11, 1}  # D major
+        assert answer.notes[-1].pitch % 12 == 2 and answer.notes[-1].end_step == 32
+    free = respond(rnn, D_MAJOR_CALL, bars=3, seed=0, in_key=False, end_on_tonic=False, top_p=1.0)
+    assert free.num_steps == 48
+    # a call that ends mid-bar is rounded up to the bar line; the answer starts after it
+    assert respond(rnn, tune(1, bars=1), bars=1, seed=0).num_steps == 16
+
+
+def test_respond_with_a_transformer_keeps_the_calls_meter():
+    from atelier.music import melody_transformer
+    from atelier.music.compose import respond
+
+    config = dataclasses.replace(melody_transformer.PRESETS["melody-transformer"], d_model=16, num_layers=1,
+                                 num_heads=2, d_ff=32, window_steps=48)
+    model = melody_transformer.MelodyTransformerModel(config, melody_transformer.build_task(config).network)
+    call = Melody((Note(69, 0, 6), Note(72, 6, 12), Note(76, 12, 18)), num_steps=18, time_signature=(6, 8))
+    answer = respond(model, call, bars=2, style="irish", seed=0)
+    assert answer.time_signature == (6, 8) and answer.num_steps == 24
+    assert answer.notes[-1].pitch % 12 == 9  # A minor, found from the call
+
+
+@pytest.mark.parametrize("make, kwargs, message", [
+    ("vae", {}, "respond needs a melody RNN or a melody transformer, got a music_vae model"),
+    ("rnn", dict(phrase=Melody((), num_steps=16)), "phrase: no notes to answer"),
+    ("rnn", dict(phrase=Melody((Note(60, 0, 12),), num_steps=12, time_signature=(3, 4))), "a melody RNN answers in 4/4"),
+    ("rnn", dict(style="irish"), "a melody RNN has no styles"),
+    ("rnn", dict(bars=0), "bars=0"),
+    ("rnn", dict(top_p=2.0), "top_p=2.0"),
+])
+def test_respond_refuses_bad_input(rnn, vae, make, kwargs, message):
+    from atelier.music.compose import respond
+
+    model = {"rnn": rnn, "vae": vae}[make]
+    with pytest.raises(AtelierError, match=re.escape(message)):
+        respond(model, **{"phrase": D_MAJOR_CALL, **kwargs})

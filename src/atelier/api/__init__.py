@@ -9,6 +9,7 @@ studio are thin layers over these, and every family is reached through :mod:`ate
 ``stylize``        a photo in the style of paintings (gatys, fast, adain)
 ``translate``      image files into the other domain (CycleGAN)
 ``compose``        melodies from a melody model, optionally continuing a primer
+``respond``        call and response: bars that answer a phrase, in its key and meter
 ``evaluate``       metrics against held-out data
 ``reproduce``      an artefact again from the recipe inside it, compared with the original
 ``analyze``        figures about a picture or a melody (colour, composition, key, form…)
@@ -22,11 +23,11 @@ A person's taste (ask, answer, rate, generate for them, why, export, delete) is
 from atelier.api.analysis import analyze, compare
 from atelier.api.evaluation import evaluate
 from atelier.api.models import available_models, interpolate, load, loaded, sample
-from atelier.api.music import compose
+from atelier.api.music import compose, respond
 from atelier.api.reproduce import reproduce
 from atelier.api.style import stylize
 from atelier.api.training import resolve_config, train
 from atelier.api.translate import translate
 
-__all__ = ["analyze", "available_models", "compare", "compose", "evaluate", "interpolate", "load", "loaded", "reproduce", "resolve_config",
+__all__ = ["analyze", "available_models", "compare", "compose", "evaluate", "interpolate", "load", "loaded", "reproduce", "respond", "resolve_config",
            "sample", "stylize", "train", "translate"]

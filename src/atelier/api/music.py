@@ -68,3 +68,42 @@ def compose(
     # 3. compose
     return library.compose(model, bars=bars, n=n, temperature=temperature, primer=primer, seed=seed, qpm=qpm,
                            program=program, beam_size=beam_size, branch_factor=branch_factor)
+
+
+def respond(
+    model: str | os.PathLike | TrainedModel,
+    phrase: Melody | Sequence[int] | str | os.PathLike,
+    *,
+    bars: int = 2,
+    temperature: float = 1.0,
+    top_p: float = 0.95,
+    in_key: bool = True,
+    end_on_tonic: bool = True,
+    seed: int = 0,
+    style: str | None = None,
+) -> Melody:
+    """Call and response: ``bars`` bars answering ``phrase`` (a :class:`~atelier.music.events.Melody`,
+    a MIDI file's path, or Magenta's step list), from a melody RNN or melody transformer given by
+    name, path or as a loaded model. The answer continues the phrase in its key and meter; see
+    :func:`atelier.music.compose.respond` for the options. This is what the studio's call and
+    response calls.
+
+    >>> import atelier
+    >>> answer = atelier.respond("essen-melody-rnn", [67, -2, -2, -2, 64, -2, -2, -2, 62, -2, -2, -2, 60], bars=2)
+    >>> answer.num_steps, answer.name
+    (32, 'answer')
+    """
+    name = None if isinstance(model, TrainedModel) else model
+    if name is not None:
+        model = load(name)
+    if isinstance(phrase, (str, os.PathLike)):
+        phrase = library.read_primer(phrase)
+    elif not isinstance(phrase, Melody):
+        if not library.is_music_model(model) or model.kind not in library.RESPONDERS:
+            raise AtelierError(f"respond needs a melody RNN or a melody transformer, got a {library.kind_of(model)} "
+                               "model")
+        from atelier.data.melodies import primer_melody
+
+        phrase = primer_melody(phrase, model.config.encoding)
+    return library.respond(model, phrase, bars=bars, temperature=temperature, top_p=top_p, in_key=in_key,
+                           end_on_tonic=end_on_tonic, seed=seed, style=style)

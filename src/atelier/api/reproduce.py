@@ -236,6 +236,16 @@ def _compose(recipe: dict[str, Any], out: Path) -> None:
         piano_roll=output["file"].endswith(".png"), renderer=output.get("renderer", "auto"), recipe=base))
 
 
+def _respond(recipe: dict[str, Any], out: Path) -> None:
+    from atelier.api.music import respond
+    from atelier.music.compose import write_outputs
+
+    answer = respond(recipe["model"], **recipe["params"])
+    _one_file_of_folder(recipe, out, lambda folder, base, output: write_outputs(
+        [answer], folder, wav=output["file"].endswith(".wav"), musicxml=output["file"].endswith(".musicxml"),
+        piano_roll=output["file"].endswith(".png"), renderer=output.get("renderer", "auto"), recipe=base))
+
+
 def _one_file_of_folder(recipe: dict[str, Any], out: Path, write: Callable[[Path, dict, dict], Any]) -> None:
     """Run a writer of a whole output folder into a scratch folder and keep the file the recipe names."""
     output = recipe.get("output", {})
@@ -277,7 +287,7 @@ def _sequence(recipe: dict[str, Any], out: Path) -> None:
 
 REGENERATORS: dict[str, Callable[[dict[str, Any], Path], None]] = {
     "sample": _sample, "interpolate": _interpolate, "reconstruct": _reconstruct, "decode": _decode,
-    "stylize": _stylize, "translate": _translate, "compose": _compose, "encode": _encode, "photo": _photo,
+    "stylize": _stylize, "translate": _translate, "compose": _compose, "respond": _respond, "encode": _encode, "photo": _photo,
     "sequence": _sequence,
 }
 

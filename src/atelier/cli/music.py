@@ -1,4 +1,4 @@
-"""Music commands: ``compose``, and ``interpolate`` for music models (``atelier interpolate`` in
+"""Music commands: ``compose``, ``respond``, and ``interpolate`` for music models (``atelier interpolate`` in
 :mod:`atelier.cli.images` hands music models to :func:`interpolate_command`)."""
 
 from __future__ import annotations
@@ -34,6 +34,25 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     add_taste_option(p, "the tunes this person is predicted to like most")
     p.set_defaults(handler=_compose)
 
+    p = sub.add_parser("respond", help="call and response: bars that answer a phrase, in its key and meter")
+    p.add_argument("model", help="a melody RNN or melody transformer: checkpoint path or shipped model name")
+    p.add_argument("call", nargs="?", default=None, metavar="CALL.mid", help="a MIDI file whose melody is the call")
+    p.add_argument("--call-pitches", default=None, metavar="P,P,…",
+                   help="the call as quarter notes instead of a file, e.g. 67,64,62 (-1 = a quarter rest)")
+    p.add_argument("--bars", type=int, default=2, help="length of the answer in bars (default: 2)")
+    p.add_argument("--temperature", type=float, default=1.0, help="< 1 safer, > 1 wilder (default: 1.0)")
+    p.add_argument("--top-p", type=float, default=0.95,
+                   help="draw only from the likeliest notes making up this much probability; 1 = all (default: 0.95)")
+    p.add_argument("--in-key", action=argparse.BooleanOptionalAction, default=True,
+                   help="keep every note of the answer in the call's key (default: on)")
+    p.add_argument("--end-on-tonic", action=argparse.BooleanOptionalAction, default=True,
+                   help="end the answer on a held tonic (default: on)")
+    p.add_argument("--style", default=None, help="a melody transformer's style: essen, irish or bach")
+    p.add_argument("--seed", type=int, default=0, help="random seed; the same seed gives the same answer (default: 0)")
+    p.add_argument("--out", required=True, help="output folder: melody_001.mid, .png, .musicxml (and .wav)")
+    p.add_argument("--wav", action="store_true", help="also render WAV audio (General MIDI soundfont)")
+    p.set_defaults(handler=_respond)
+
 
 def _compose(args: argparse.Namespace) -> int:
     from atelier.api.music import compose
@@ -56,6 +75,24 @@ def _compose(args: argparse.Namespace) -> int:
                           recipe=recipe)
     bars = melodies[0].num_steps // melodies[0].steps_per_bar
     print(f"wrote {len(melodies)} melodies of {bars} bars at {args.qpm:g} qpm ({len(paths)} files) to {args.out}")
+    return 0
+
+
+def _respond(args: argparse.Namespace) -> int:
+    from atelier.api.music import respond
+    from atelier.music.compose import parse_pitches, write_outputs
+
+    if (args.call is None) == (args.call_pitches is None):
+        raise AtelierError("give the call as a MIDI file (CALL.mid) or as --call-pitches, one of them")
+    phrase: object = args.call
+    if args.call_pitches is not None:  # quarter notes as Magenta's step list: a pitch (or -1, a rest) and 3 holds
+        phrase = [step for pitch in parse_pitches(args.call_pitches) for step in (pitch, -2, -2, -2)]
+    params = {"phrase": phrase, "bars": args.bars, "temperature": args.temperature, "top_p": args.top_p,
+              "in_key": args.in_key, "end_on_tonic": args.end_on_tonic, "seed": args.seed, "style": args.style}
+    answer = respond(args.model, **params)
+    recipe = make_recipe("respond", params, model=args.model, input_params=["phrase"] if args.call else [])
+    paths = write_outputs([answer], args.out, wav=args.wav, recipe=recipe)
+    print(f"wrote a {args.bars}-bar answer of {len(answer.notes)} notes ({len(paths)} files) to {args.out}")
     return 0
 
 

@@ -32,7 +32,8 @@ DEFAULT_BARS = 16  # melody RNN; a MusicVAE always makes its own length
 MIN_QPM, MAX_QPM = 20.0, 400.0  # the tempo range MIDI reading accepts
 PRIMER_NOTE_STEPS = 4  # each pitch of a pitch-list primer is a quarter note
 OUTPUT_SUFFIXES = (".png", ".gif", ".jpg", ".jpeg", ".webp", ".mid", ".midi", ".wav", ".musicxml", ".xml")
-MUSIC_KINDS = "melody_rnn or music_vae"
+MUSIC_KINDS = "melody_rnn, melody_transformer or music_vae"
+RESPONDERS = ("melody_rnn", "melody_transformer")  # the models that continue a phrase
 
 
 def is_music_model(model: Any) -> bool:
@@ -150,6 +151,50 @@ def interpolate(model: Any, a: Melody, b: Melody, *, steps: int = 8, temperature
     """``steps`` melodies from ``a`` to ``b`` through a MusicVAE's latent space (see
     :meth:`MusicVAEModel.interpolate`); a melody RNN has no latent space and is refused."""
     return require_music_vae(model).interpolate(a, b, steps=steps, temperature=temperature, seed=seed)
+
+
+def respond(model: Any, phrase: Melody, *, bars: int = 2, temperature: float = 1.0, top_p: float = 0.95,
+            in_key: bool = True, end_on_tonic: bool = True, seed: int = 0, style: str | None = None) -> Melody:
+    """Call and response: ``bars`` bars that answer ``phrase``, from a melody RNN or melody transformer.
+
+    The call is rounded up to whole bars and the model continues it; only the continuation comes
+    back, starting at 0, in the call's key, meter, tempo and instrument. By default the answer
+    keeps to the call's key (``in_key``) and comes home to its tonic (``end_on_tonic``); ``top_p``
+    0.95 leaves out the long tail of unlikely notes. ``style`` (a melody transformer's: "essen",
+    "irish", "bach") says what kind of tune to answer with. A melody RNN works in 4/4 only.
+
+    >>> import dataclasses
+    >>> from atelier.music import melody_rnn
+    >>> config = dataclasses.replace(melody_rnn.PRESETS["melody-rnn"], rnn_size=8, num_layers=1)
+    >>> rnn = melody_rnn.MelodyRNNModel(config, melody_rnn.build_task(config).network)
+    >>> call = Melody((Note(60, 0, 8), Note(64, 8, 16), Note(67, 16, 24), Note(64, 24, 32)), num_steps=32)
+    >>> answer = respond(rnn, call, bars=2, seed=0)
+    >>> answer.num_steps, answer.notes[-1].pitch % 12  # two bars, ending on the call's tonic (C)
+    (32, 0)
+    """
+    from atelier.data.melodies import crop as fit_length
+
+    if not (is_music_model(model) and model.kind in RESPONDERS):
+        raise AtelierError(f"respond needs a melody RNN or a melody transformer, got a {kind_of(model)} model")
+    _check_count("bars", bars)
+    if not isinstance(phrase, Melody) or not phrase.notes:
+        raise AtelierError("phrase: no notes to answer; give a melody with at least one note")
+    options: dict[str, Any] = {}
+    if model.kind == "melody_transformer":
+        options["style"] = style
+    elif style is not None:
+        raise AtelierError(f"style={style!r}: a melody RNN has no styles; a melody transformer does")
+    elif phrase.steps_per_bar != 16:
+        raise AtelierError(f"phrase: {'/'.join(map(str, phrase.time_signature))} time; a melody RNN answers in 4/4 "
+                           "(a melody transformer also answers 3/4, 6/8 and 2/4)")
+    bar = phrase.steps_per_bar
+    call_steps = -(-phrase.num_steps // bar) * bar
+    whole = model.sample(1, bars=call_steps // bar + bars, primer=fit_length(phrase, call_steps),
+                         temperature=temperature, top_p=top_p, in_key=in_key, end_on_tonic=end_on_tonic, seed=seed,
+                         qpm=phrase.qpm, program=phrase.program, **options)[0]
+    notes = tuple(Note(n.pitch, n.start_step - call_steps, n.end_step - call_steps, n.velocity)
+                  for n in whole.notes if n.start_step >= call_steps)
+    return replace(whole, notes=notes, num_steps=bars * bar, time_signature=phrase.time_signature, name="answer")
 
 
 def require_music_vae(model: Any) -> Any:

@@ -44,7 +44,7 @@ IMAGE_MAGIC = ((b"\x89PNG\r\n\x1a\n", ".png"), (b"\xff\xd8\xff", ".jpg"), (b"GIF
                (b"BM", ".bmp"))
 # The catalogue's sections, by model kind: what the pages offer where (cyclegan and the classifier have no page).
 SECTIONS = {"gan": "image", "vae": "image", "fast_style": "fast", "adain": "adain", "melody_rnn": "music",
-            "music_vae": "music"}
+            "melody_transformer": "music", "music_vae": "music"}
 MEDIA_TYPES = {".png": "image/png", ".gif": "image/gif", ".mid": "audio/midi", ".wav": "audio/wav",
                ".musicxml": "application/vnd.recordare.musicxml+xml", ".json": "application/json"}
 
@@ -135,7 +135,7 @@ def _models() -> dict[str, Any]:
                       "channels": config.channels})
     return {"image": image, "fast": sorted(n for n, k in kinds.items() if k == "fast_style"),
             "adain": sorted(n for n, k in kinds.items() if k == "adain"),
-            "music": [{"name": n, "kind": kinds[n]} for n in sorted(kinds) if kinds[n] in ("melody_rnn", "music_vae")],
+            "music": [{"name": n, "kind": kinds[n]} for n in sorted(kinds) if kinds[n] in ("melody_rnn", "melody_transformer", "music_vae")],
             "paintings": list(PAINTINGS), "textures": list(TEXTURES), "photos": list(PHOTOS), "kinds": kinds}
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from atelier.errors import AtelierError, choose_one
+from atelier.music.compose import RESPONDERS
 from atelier.taste.profile import DEFAULT_PROFILE, MAX_CHOICES, check_name
 
 # Job kinds, and the page of the studio each belongs to ("use these settings" goes back there).
@@ -159,7 +160,8 @@ def _check(kind: str, p: dict[str, Any], catalog: Catalog) -> dict[str, Any]:
     if kind == "stylize":
         return _check_stylize(p, catalog)
     if kind in ("compose", "respond"):
-        out = {"model": _model(p, catalog, ("melody_rnn",) if kind == "respond" else ("melody_rnn", "music_vae")),
+        makers = RESPONDERS if kind == "respond" else (*RESPONDERS, "music_vae")
+        out = {"model": _model(p, catalog, makers),
                "temperature": _float(p, "temperature", 1.0, 0, 10, open_low=True), "seed": _int(p, "seed", 0, 0, 2**31)}
         if kind == "respond":
             return {**out, "call_notes": _notes(p.get("call_notes"), "call_notes"), "bars": _int(p, "bars", 2, 1, 8)}

@@ -381,35 +381,24 @@ def run_compose(job: Job, p: dict[str, Any]) -> dict[str, Any]:
 
 
 def run_respond(job: Job, p: dict[str, Any]) -> dict[str, Any]:
-    """Call and response: the melody model continues the call (its primer) for ``bars`` bars; only the
-    continuation comes back, starting on the bar after the call. The model moves the call into its
-    training key and its answer back, so the answer is in the call's key; the grid keeps the meter.
-    ``melody_001.mid`` is the whole exchange (what the call made), ``answer.mid`` the answer alone."""
+    """Call and response through :func:`atelier.respond`: ``bars`` bars answering the call, in its key
+    and meter, kept in the key and ending on its tonic. ``melody_001.mid`` (and its WAV) is the answer."""
     import atelier
     from atelier.music.compose import write_outputs
-    from atelier.music.midi import write_midi
 
     job.begin(3)
     model = job.model(p["model"])
-    primer = _steps(p["call_notes"])
+    phrase = _steps(p["call_notes"])
     job.advance()
-    start = len(primer)
-    call = {"bars": start // STEPS_PER_BAR + p["bars"], "n": 1, "temperature": p["temperature"], "primer": primer,
-            "seed": p["seed"]}
-    whole = atelier.compose(model, **call)
+    call = {"phrase": phrase, "bars": p["bars"], "temperature": p["temperature"], "seed": p["seed"]}
+    answer = atelier.respond(model, **call)
     job.advance()
-    answer = [[n.pitch, n.start_step - start, n.end_step - start] for n in whole[0].notes if n.start_step >= start]
-    _write_folder(job, write_outputs, whole, musicxml=False, piano_roll=False,
-                  recipe=job.call_recipe("compose", call, model=p["model"]))
-    if answer:
-        from atelier.music.compose import crop
-
-        part = job.call_recipe("compose", call, model=p["model"], index=0)
-        write_midi(crop(whole[0], start), job.path("answer.mid"),
-                   metadata=_sequence_recipe(job, [part], "crop", start_step=start))
-    return job.finish(f"{p['model']} · answer to a {start // STEPS_PER_BAR}-bar call · seed {p['seed']}",
-                      {"notes": answer, "num_steps": p["bars"] * STEPS_PER_BAR, "call_steps": start,
-                       "qpm": whole[0].qpm})
+    _write_folder(job, write_outputs, [answer], wav=True, musicxml=False, piano_roll=False,
+                  recipe=job.call_recipe("respond", call, model=p["model"]))
+    call_steps = -(-len(phrase) // STEPS_PER_BAR) * STEPS_PER_BAR
+    return job.finish(f"{p['model']} · answer to a {call_steps // STEPS_PER_BAR}-bar call · seed {p['seed']}",
+                      {"notes": [[n.pitch, n.start_step, n.end_step] for n in answer.notes],
+                       "num_steps": answer.num_steps, "call_steps": call_steps, "qpm": answer.qpm})
 
 
 def run_morph(job: Job, p: dict[str, Any]) -> dict[str, Any]:

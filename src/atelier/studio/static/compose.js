@@ -139,7 +139,7 @@ async function init() {
   const catalog = await guarded(models);
   const music = catalog?.music || [];
   fillModels(composeForm.elements.model, music);
-  fillModels(respondForm.elements.model, music.filter((m) => m.kind === "melody_rnn"));
+  fillModels(respondForm.elements.model, music.filter((m) => m.kind === "melody_rnn" || m.kind === "melody_transformer"));
   fillModels(morphForm.elements.model, music.filter((m) => m.kind === "music_vae"));
   composeForm.elements.model.addEventListener("change", () => {
     const vae = music.find((m) => m.name === composeForm.elements.model.value)?.kind === "music_vae";
