@@ -85,6 +85,8 @@ def test_compose_with_a_midi_primer_and_with_a_music_vae(models, tmp_path):
         (["--primer-pitches", "60,130"], "primer pitch 130 (position 2): outside the model's range 48..83"),
         (["--primer-pitches", "sixty"], "expected MIDI pitches separated by commas"),
         (["--primer", "MISSING"], "MIDI file MISSING: not found"),
+        (["--style", "irish"], "style: a melody RNN writes 4/4 tunes without styles or keys"),
+        (["--top-p", "0"], "top_p=0.0"),
     ],
 )
 def test_compose_bad_arguments_exit_2_and_write_nothing(models, tmp_path, capsys, extra, message):
@@ -191,5 +193,9 @@ def test_a_melody_transformer_trains_on_a_folder_and_is_evaluated(models, tmp_pa
     metrics = report["metrics"]
     assert metrics["held_out_perplexity"] > 1 and metrics["ngram4_perplexity"] > 1
     assert metrics["essen_ends_on_tonic_constrained"] == 1.0 and 0 <= metrics["essen_in_key"] <= 1
-    assert main(["compose", str(out / "checkpoint.safetensors"), "--bars", "2", "--no-musicxml",
+    assert main(["compose", str(out / "checkpoint.safetensors"), "--bars", "2", "--n", "2", "--no-musicxml",
+                 "--meter", "6/8", "--key", "D major", "--in-key", "--end-on-tonic", "--top-p", "0.9",
                  "--out", str(tmp_path / "songs")]) == 0
+    tune = read_midi(tmp_path / "songs" / "melody_002.mid")
+    assert tune.time_signature == (6, 8) and tune.num_steps == 24
+    assert {p % 12 for p in tune.pitches} <= {2, 4, 6, 7, 9, 11, 1} and tune.notes[-1].pitch % 12 == 2

@@ -25,6 +25,12 @@ def compose(
     program: int = 0,
     beam_size: int = 1,
     branch_factor: int = 1,
+    top_p: float = 1.0,
+    in_key: bool = False,
+    end_on_tonic: bool = False,
+    style: str | None = None,
+    meter: str | None = None,
+    key: str | None = None,
 ) -> list[Melody]:
     """``n`` new melodies from a melody RNN (any length, a primer, beam search) or a MusicVAE (its
     own length, from the prior): a shipped model's name, a checkpoint's path or a loaded model.
@@ -33,7 +39,8 @@ def compose(
     file's path, or Magenta's list of one value per 16th-note step (a pitch starts a note, -2 holds
     it, -1 stops it). ``primer_pitches`` is the command line's ``--primer-pitches``: one quarter
     note per pitch, -1 a quarter rest, each in the model's range. ``qpm`` and ``program`` (General
-    MIDI, 0 = piano) set the tempo and instrument. Write the result with
+    MIDI, 0 = piano) set the tempo and instrument. ``top_p``, ``in_key``, ``end_on_tonic`` (and a
+    melody transformer's ``style``, ``meter`` and ``key``): :func:`atelier.music.compose.compose`. Write the result with
     :func:`atelier.music.compose.write_outputs`.
 
     >>> import atelier
@@ -67,7 +74,8 @@ def compose(
         primer = library.primer_from_pitches(list(primer_pitches), model.config.encoding)
     # 3. compose
     return library.compose(model, bars=bars, n=n, temperature=temperature, primer=primer, seed=seed, qpm=qpm,
-                           program=program, beam_size=beam_size, branch_factor=branch_factor)
+                           program=program, beam_size=beam_size, branch_factor=branch_factor, top_p=top_p,
+                           in_key=in_key, end_on_tonic=end_on_tonic, style=style, meter=meter, key=key)
 
 
 def respond(

@@ -15,7 +15,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("compose", help="write new melodies with a melody RNN or a MusicVAE")
     p.add_argument("model", help="checkpoint path or shipped model name (see `atelier models`)")
     p.add_argument("--bars", type=int, default=None,
-                   help="length in 4/4 bars (default: 16 for a melody RNN, the model's own for a MusicVAE)")
+                   help="length in bars (default: 16, or a MusicVAE's own length)")
     p.add_argument("--n", type=int, default=1, help="number of melodies, generated together (default: 1)")
     p.add_argument("--temperature", type=float, default=1.0, help="< 1 safer, > 1 wilder (default: 1.0)")
     primer = p.add_mutually_exclusive_group()
@@ -27,6 +27,13 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--program", type=int, default=0, help="General MIDI instrument, 0..127 (default: 0, piano)")
     p.add_argument("--beam-size", type=int, default=1, help="melody RNN beam search: candidates kept (default: 1)")
     p.add_argument("--branch-factor", type=int, default=1, help="melody RNN beam search: branches per candidate")
+    p.add_argument("--top-p", type=float, default=1.0,
+                   help="draw only from the likeliest notes making up this much probability (default: 1, all)")
+    p.add_argument("--in-key", action="store_true", help="keep every note in the tune's key")
+    p.add_argument("--end-on-tonic", action="store_true", help="end every tune on a held tonic")
+    p.add_argument("--style", default=None, help="melody transformer: essen, irish or bach (default: its first)")
+    p.add_argument("--meter", default=None, help="melody transformer: 4/4, 3/4, 6/8 or 2/4 (default: drawn)")
+    p.add_argument("--key", default=None, help='melody transformer: e.g. "D major", "E minor" (default: drawn)')
     p.add_argument("--out", required=True, help="output folder: melody_001.mid, .png, .musicxml (and .wav)")
     p.add_argument("--wav", action="store_true", help="also render WAV audio (General MIDI soundfont)")
     p.add_argument("--musicxml", action=argparse.BooleanOptionalAction, default=True, help="write notation")
@@ -68,7 +75,9 @@ def _compose(args: argparse.Namespace) -> int:
     pitches = None if args.primer_pitches is None else parse_pitches(args.primer_pitches)
     params = {"bars": args.bars, "n": args.n, "temperature": args.temperature, "primer": args.primer,
               "primer_pitches": pitches, "seed": args.seed, "qpm": args.qpm, "program": args.program,
-              "beam_size": args.beam_size, "branch_factor": args.branch_factor}
+              "beam_size": args.beam_size, "branch_factor": args.branch_factor, "top_p": args.top_p,
+              "in_key": args.in_key, "end_on_tonic": args.end_on_tonic, "style": args.style, "meter": args.meter,
+              "key": args.key}
     melodies = compose(args.model, **params)
     recipe = make_recipe("compose", params, model=args.model, input_params=["primer"])
     paths = write_outputs(melodies, args.out, wav=args.wav, musicxml=args.musicxml, piano_roll=args.piano_roll,

@@ -103,14 +103,23 @@ def compose(
     program: int = 0,
     beam_size: int = 1,
     branch_factor: int = 1,
+    top_p: float = 1.0,
+    in_key: bool = False,
+    end_on_tonic: bool = False,
+    style: str | None = None,
+    meter: str | None = None,
+    key: str | None = None,
 ) -> list[Melody]:
-    """``n`` new melodies from a loaded melody RNN (any length, optional primer, beam search) or
-    MusicVAE (its own length, sampled from the prior).
+    """``n`` new melodies from a loaded melody RNN or melody transformer (any length, optional
+    primer, beam search, :mod:`atelier.music.sampling`'s controls) or MusicVAE (its own length,
+    sampled from the prior).
 
     ``bars`` defaults to 16 for a melody RNN and to the model's length for a MusicVAE. ``primer``
     (melody RNN only): a :class:`Melody` or Magenta's list of one value per 16th-note step (a pitch
     starts a note, -2 holds, -1 stops). ``qpm`` and ``program`` (General MIDI, 0 = piano) set the
-    tempo and instrument of the output.
+    tempo and instrument of the output. ``top_p``, ``in_key`` and ``end_on_tonic``: see
+    :mod:`atelier.music.sampling`. ``style``, ``meter`` ("6/8") and ``key`` ("D major"): what kind of
+    tune a melody transformer writes (each left out is drawn as the style's training tunes have it).
 
     >>> import dataclasses
     >>> from atelier.music import melody_rnn
@@ -138,11 +147,19 @@ def compose(
         if primer is not None:
             raise AtelierError("a primer needs a melody RNN; a MusicVAE samples whole melodies (try interpolate)")
         if beam_size != 1 or branch_factor != 1:
-            raise AtelierError("beam search needs a melody RNN")
+            raise AtelierError("beam search needs a melody RNN or a melody transformer")
+        if top_p != 1.0 or in_key or end_on_tonic or style or meter or key:
+            raise AtelierError("top_p, in_key, end_on_tonic, style, meter and key need a melody RNN or a melody "
+                               "transformer; a MusicVAE samples whole melodies from its prior")
         melodies = model.sample(n, temperature=temperature, seed=seed, qpm=qpm, program=program)
     else:
+        tune = {k: v for k, v in (("style", style), ("meter", meter), ("key", key)) if v is not None}
+        if tune and model.kind != "melody_transformer":
+            raise AtelierError(f"{', '.join(tune)}: a melody RNN writes 4/4 tunes without styles or keys; a melody "
+                               "transformer takes them")
         melodies = model.sample(n, bars=bars or DEFAULT_BARS, primer=primer, temperature=temperature, seed=seed,
-                                beam_size=beam_size, branch_factor=branch_factor, qpm=qpm, program=program)
+                                beam_size=beam_size, branch_factor=branch_factor, qpm=qpm, program=program,
+                                top_p=top_p, in_key=in_key, end_on_tonic=end_on_tonic, **tune)
     return [replace(m, name=f"melody {i + 1}") for i, m in enumerate(melodies)]
 
 
