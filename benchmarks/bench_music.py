@@ -43,8 +43,8 @@ def _training_speed(corpus, quick: bool) -> list[str]:
 
     steps = 3 if quick else 15
     rows = []
-    for preset, batch_size in (("melody-rnn", 64), ("melody-rnn-lookback", 64), ("musicvae-2bar", 64),
-                               ("musicvae-16bar", 32)):
+    for preset, batch_size in (("melody-rnn", 64), ("melody-rnn-lookback", 64), ("melody-rnn-attention", 64),
+                               ("musicvae-2bar", 64), ("musicvae-16bar", 32)):
         family, config = get_preset(preset)
         length, _ = family.windows(config)
         windows = window_tensor(corpus, encoding=config.encoding, window_steps=length, hop_steps=STEPS_PER_BAR)

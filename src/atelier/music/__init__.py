@@ -6,13 +6,19 @@
   pretty_midi conversion
 * :mod:`atelier.music.audio` — WAV through a General MIDI soundfont, piano-roll PNGs
 * :mod:`atelier.music.theory` — key estimation and normalisation, scales
-* :mod:`atelier.music.melody_rnn` — the melody RNN (basic and lookback LSTM), sampling with primers
-  and beam search
+* :mod:`atelier.music.melody_rnn` — the melody RNN (basic, lookback and attention LSTM), sampling with
+  primers and beam search
+* :mod:`atelier.music.melody_transformer` — the melody transformer (relative attention), told a tune's
+  style, meter and key; :mod:`atelier.music.tunes` its keys, meters, data and evaluation
+* :mod:`atelier.music.sampling` — the one event-by-event decoder: temperature, top-p, key and ending
+  constraints, beam search
+* :mod:`atelier.music.ngram` — an interpolated Kneser-Ney n-gram over events, the baseline of the
+  melody models' perplexity
 * :mod:`atelier.music.music_vae` — MusicVAE (2-bar flat, 16-bar hierarchical): sample, encode, decode,
   interpolate, attribute vectors
 * :mod:`atelier.music.melody_family` — what the two melody families share: training data, evaluation
-* :mod:`atelier.music.compose` — ``compose``, ``interpolate`` and writing MIDI / WAV / PNG / MusicXML
-  (the library behind ``atelier compose`` and ``atelier interpolate``)
+* :mod:`atelier.music.compose` — ``compose``, ``respond``, ``interpolate`` and writing MIDI / WAV / PNG /
+  MusicXML (the library behind ``atelier compose``, ``atelier respond`` and ``atelier interpolate``)
 
 Corpora are in :mod:`atelier.data.music`, training windows, splits and primers in
 :mod:`atelier.data.melodies`; metrics in :mod:`atelier.metrics.music`.
