@@ -172,3 +172,18 @@ def test_a_config_from_before_attention_still_loads(tmp_path):
     loaded = MelodyRNNModel.from_checkpoint(path)
     assert loaded.config == config and loaded.network.attention is None
     assert loaded.sample(2, bars=1, seed=0) == MelodyRNNModel(config, network).sample(2, bars=1, seed=0)
+
+
+def test_end_on_tonic_without_a_primer_ends_on_the_key_each_melody_found():
+    """No primer says the key: each melody's last bar is one held tonic of the key its other bars are in."""
+    from atelier.analysis.melodies import find_key
+    from atelier.data.melodies import crop
+
+    config = dataclasses.replace(PRESETS["melody-rnn"], rnn_size=8, num_layers=1)
+    model = MelodyRNNModel(config, melody_rnn.build_task(config).network)
+    melodies = model.sample(6, bars=3, seed=2, end_on_tonic=True)
+    for melody in melodies:
+        last = melody.notes[-1]
+        assert (last.start_step, last.end_step) == (32, 48)
+        assert last.pitch % 12 == find_key(crop(melody, 32)).tonic
+    assert model.sample(6, bars=3, seed=2, end_on_tonic=True) == melodies

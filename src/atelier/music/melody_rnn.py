@@ -41,7 +41,7 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import torch
@@ -440,8 +440,9 @@ class MelodyRNNModel(TrainedModel, nn.Module):
         sampled steps and the most likely ``beam_size`` are kept. ``top_p`` < 1 draws only from the
         likeliest events that make up that much probability; ``in_key`` keeps every note in the key's
         scale and ``end_on_tonic`` ends each melody on a held tonic (:mod:`atelier.music.sampling`):
-        the key is the primer's (found after its move), else C major. The same arguments and
-        ``seed`` give the same melodies.
+        the key is the primer's (found after its move), else C major for the scale and, for the
+        ending, the key each melody found itself in over all but its last bar. The same arguments
+        and ``seed`` give the same melodies.
 
         >>> import dataclasses
         >>> config = dataclasses.replace(PRESETS["melody-rnn"], rnn_size=8, num_layers=1)
@@ -467,11 +468,21 @@ class MelodyRNNModel(TrainedModel, nn.Module):
             if melody.notes and (in_key or end_on_tonic):
                 key = find_key(melody.transpose(shift))
         controls = Controls(temperature=temperature, top_p=top_p, scale=key.scale if in_key else None,
-                            tonic=key.tonic if end_on_tonic else None, steps_per_bar=STEPS_PER_BAR)
-        # 3. sample
-        events = sample_events(self.network, n, num_steps=num_steps, primer=primed, controls=controls,
-                               seed=seed, beam_size=beam_size, branch_factor=branch_factor,
-                               steps_per_iteration=steps_per_iteration)
+                            steps_per_bar=STEPS_PER_BAR)
+        options = dict(seed=seed, beam_size=beam_size, branch_factor=branch_factor,
+                       steps_per_iteration=steps_per_iteration)
+        # 3. sample; to end on the tonic without a primer to say the key, the model first writes all
+        # but the last bar, and each melody ends on the tonic of the key it found itself in
+        last_bar = num_steps - STEPS_PER_BAR
+        if end_on_tonic and primer is None and last_bar > 0:
+            start = sample_events(self.network, n, num_steps=last_bar, primer=primed, controls=controls, **options)
+            tonics = [find_key(m).tonic if m.notes else 0 for m in events_to_melodies(start, self.config.encoding)]
+            ends = [replace(controls, tonic=t) for t in tonics]
+            events = sample_events(self.network, n, num_steps=num_steps, primer=start, controls=ends,
+                                   **{**options, "seed": seed + 1})
+        else:
+            events = sample_events(self.network, n, num_steps=num_steps, primer=primed,
+                                   controls=replace(controls, tonic=key.tonic if end_on_tonic else None), **options)
         # 4. melodies, back in the primer's key
         return events_to_melodies(events, self.config.encoding, qpm=qpm, program=program, shift=shift)
 
@@ -505,13 +516,13 @@ def sample_events(
     *,
     num_steps: int,
     primer: torch.Tensor,
-    controls: Controls,
+    controls: Controls | list[Controls],
     seed: int,
     beam_size: int = 1,
     branch_factor: int = 1,
     steps_per_iteration: int = 1,
 ) -> torch.Tensor:
-    """Events (n, num_steps) that continue ``primer`` (P,), each the best of its own beam
+    """Events (n, num_steps) that continue ``primer`` ((P,) or one per melody, (n, P)), each the best of its own beam
     (:func:`atelier.music.sampling.decode`).
 
     All n·beam_size·branch_factor sequences advance together, one LSTM step at a time. The

@@ -116,7 +116,7 @@ def choose(log_p: torch.Tensor, controls: Controls, generator: torch.Generator) 
 def decode(step: Step, reorder: Reorder | None, *, n: int, num_steps: int, primer: torch.Tensor,
            encoding: MelodyEncoding, controls: Controls | Sequence[Controls], seed: int, beam_size: int = 1,
            branch_factor: int = 1, steps_per_iteration: int = 1, device: torch.device | str = "cpu") -> torch.Tensor:
-    """Events (n, num_steps) continuing ``primer`` (P,): each the best of its own beam.
+    """Events (n, num_steps) continuing ``primer`` (P,) (or one per row, (n, P)): each the best of its own beam.
 
     ``step(events (W, T), t, state)`` returns log p(event at t | events before t) (W, C) and the new
     state (it reads the primer itself when the state is None); ``reorder(state, index)`` picks rows
@@ -126,8 +126,8 @@ def decode(step: Step, reorder: Reorder | None, *, n: int, num_steps: int, prime
     generator = torch.Generator().manual_seed(seed)
     width = n * beam_size
     events = torch.zeros(width, num_steps, dtype=torch.int64, device=device)
-    p = len(primer)
-    events[:, :p] = primer.to(device)
+    p = primer.shape[-1]
+    events[:, :p] = (primer.repeat_interleave(beam_size, 0) if primer.ndim == 2 else primer).to(device)
     scores = torch.zeros(width, device=device)  # (W,) log-likelihood of each candidate
     per_row = [controls] * n if isinstance(controls, Controls) else list(controls)
     if len(per_row) != n:
