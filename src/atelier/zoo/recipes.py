@@ -78,9 +78,13 @@ RECIPES: dict[str, Recipe] = {
                           evaluate={"data": "lfw-faces", "val_fraction": 0.2, "num_samples": 500}),
     "mnist-vae": Recipe("mlp-vae", "the article's MLP VAE, Bernoulli likelihood", num_steps=5000, batch_size=128,
                         keep=("vae",)),
-    "mnist-conv-vae": Recipe("conv-vae", "convolutional VAE (double width, 32 latents), Bernoulli likelihood",
-                             num_steps=6000, batch_size=128,
-                             overrides=("width=64", "z_dim=32", "kl_warmup_steps=1000"), keep=("vae",)),
+    # Shifts of up to 1 px (translate=0.04) against over-fitting 4,500 digits: without them the
+    # held-out -ELBO stopped at 107 (IWAE NLL 98.2) by 6,000 steps while the training one fell to 96;
+    # with them IWAE NLL was 96.9, 95.5 and 95.05 at 6,000, 12,000 and 18,000 steps.
+    "mnist-conv-vae": Recipe("conv-vae", "convolutional VAE (double width, 32 latents, 1-px shifts), Bernoulli "
+                             "likelihood", num_steps=18000, batch_size=128,
+                             overrides=("width=64", "z_dim=32", "kl_warmup_steps=1000", "translate=0.04"),
+                             keep=("vae",)),
     "mnist-cvae": Recipe("cvae", "conditional convolutional VAE", num_steps=3000, batch_size=128, keep=("vae",)),
     # Music: Essen folk songs in 4/4 and 2/4, moved to C major / A minor; the split every evaluation uses.
     "essen-melody-rnn": Recipe("melody-rnn-lookback", "lookback melody RNN (Magenta's lookback_rnn), Essen folk songs",
