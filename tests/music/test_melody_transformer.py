@@ -152,3 +152,13 @@ def test_keys_meters_and_data_sources_parse():
         data_sources("jazz=x", config)
     with pytest.raises(AtelierError, match="style in the data 'jazz'"):
         data_sources("jazz", config)
+
+
+def test_evaluation_refuses_a_model_that_held_nothing_out_of_its_own_data():
+    from atelier.family import EvalOptions
+    from atelier.music.tunes import evaluate_tunes
+
+    model = _model()
+    model.provenance = {"data": "essen", "split_seed": 0, "val_fraction": 0.0}
+    with pytest.raises(AtelierError, match="trained on every piece of essen"):
+        evaluate_tunes(model, name="m", options=EvalOptions(num_samples=4))

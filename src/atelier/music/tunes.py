@@ -28,7 +28,17 @@ from atelier.analysis.melodies import (
     scale_consistency,
     self_similarity,
 )
-from atelier.data.melodies import NUM_KEYS, PAD, STYLES, TUNE_METERS, Tune, TuneWindows, crop, load_tunes
+from atelier.data.melodies import (
+    NUM_KEYS,
+    PAD,
+    STYLES,
+    TUNE_METERS,
+    Tune,
+    TuneWindows,
+    crop,
+    load_tunes,
+    training_source,
+)
 from atelier.errors import AtelierError, choose_one
 from atelier.family import EvalOptions, EvaluationReport, TrainData
 from atelier.metrics.music import EventScores
@@ -201,10 +211,8 @@ def evaluate_tunes(model: Any, *, name: str, options: EvalOptions) -> Evaluation
     from atelier.music.ngram import NGramModel
 
     cfg = model.config
-    provenance = model.provenance
-    source = options.data or provenance.get("data") or DEFAULT_DATA
-    split_seed = int(provenance.get("split_seed", options.split_seed))
-    val_fraction = float(provenance.get("val_fraction", options.val_fraction)) or options.val_fraction
+    # the model's own data and split (refused if it held nothing out), or other data split as by default
+    source, split_seed, val_fraction = training_source({"data": DEFAULT_DATA, **model.provenance}, options.data)
     train, val, _ = tunes_for(source, cfg, seed=split_seed, val_fraction=val_fraction)
     if not val:
         raise AtelierError(f"data {source!r}: no held-out tunes to score the model on")
