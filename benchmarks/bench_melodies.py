@@ -151,7 +151,7 @@ def run(quick: bool) -> str:
         "| model | overlap ratio | in key (real) | ends on tonic: free / constrained | repeated bars (real mean; IQR) |",
         "|---|---:|---:|---:|---:|", *quality, *t_quality, "",
         "### Call and response", "",
-        "`atelier.respond(model, call, bars=2)` on the first 2 bars of held-out Essen tunes in 4/4, 2 torch threads, the "
+        "`atelier.respond(model, call, bars=2)` on the first 2 bars of Essen tunes in 4/4 held out of the melody RNNs' split, 2 torch threads, the "
         "model loaded once; milliseconds per call (goal: p95 ≤ 300 ms).", "",
         "| model | calls | median | p95 | max |", "|---|---:|---:|---:|---:|", *_latency(quick), "",
     ]

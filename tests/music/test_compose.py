@@ -234,3 +234,26 @@ def test_respond_refuses_bad_input(rnn, vae, make, kwargs, message):
     model = {"rnn": rnn, "vae": vae}[make]
     with pytest.raises(AtelierError, match=re.escape(message)):
         respond(model, **{"phrase": D_MAJOR_CALL, **kwargs})
+
+
+def test_answers_lie_inside_their_bars_and_call_pitches_name_the_call(rnn):
+    from atelier.api.music import respond as respond_by_model
+    from atelier.music.compose import respond
+
+    answers = [respond(rnn, D_MAJOR_CALL, bars=1, seed=s, in_key=False, end_on_tonic=False) for s in range(8)]
+    assert all(a.notes and all(0 <= n.start_step < n.end_step <= 16 for n in a.notes) for a in answers)
+    with pytest.raises(AtelierError, match=re.escape("call pitch 30 (position 3): outside the model's range")):
+        respond_by_model(rnn, phrase_pitches=[67, 62, 30])
+    with pytest.raises(AtelierError, match="one of them"):
+        respond_by_model(rnn)
+
+
+def test_end_on_tonic_refuses_a_primer_that_reaches_the_last_bar(rnn):
+    with pytest.raises(AtelierError, match="reaches into the last bar"):
+        compose(rnn, bars=2, primer=[62] + [-2] * 19, end_on_tonic=True)
+    assert compose(rnn, bars=3, primer=[62] + [-2] * 19, end_on_tonic=True, seed=0)[0].notes[-1].pitch % 12 == 2
+
+
+def test_in_key_and_end_on_tonic_together_never_ask_for_a_tonic_outside_the_scale(rnn):
+    melodies = compose(rnn, bars=2, n=200, in_key=True, end_on_tonic=True, temperature=1.5, seed=1)
+    assert all({p % 12 for p in m.pitches} <= {0, 2, 4, 5, 7, 9, 11} for m in melodies)

@@ -135,7 +135,9 @@ def test_checkpoint_round_trip_keeps_weights_and_counts(trained, tmp_path):
     (dict(key="H major"), "key 'H major'"),
     (dict(top_p=0.0), "top_p=0.0"),
     (dict(bars=0), "bars=0"),
-    (dict(bars=1, primer=Melody((Note(60, 0, 32),), num_steps=32)), "longer than the 1 bars"),
+    (dict(bars=1, primer=Melody((Note(60, 0, 32),), num_steps=32)), "longer than 1 bars of its meter"),
+    (dict(bars=2, primer=[60] + [-2] * 19), "longer than 2 bars of the shortest meter that may be drawn"),
+    (dict(meter=6), "unknown meter '6'"),
     (dict(primer=Melody((Note(30, 0, 4), Note(100, 4, 8)), num_steps=8)), "spans pitches 30..100"),
 ])
 def test_bad_sampling_arguments_are_one_line_errors(kwargs, message):
@@ -144,7 +146,7 @@ def test_bad_sampling_arguments_are_one_line_errors(kwargs, message):
 
 
 def test_keys_meters_and_data_sources_parse():
-    assert parse_key("F# minor") == 18 and parse_key(3) == 3 and parse_meter("6/8") == TUNE_METERS.index((6, 8))
+    assert parse_key("F# minor") == 18 and parse_key(3) == 3 and parse_key("14") == 14 and parse_meter("6/8") == TUNE_METERS.index((6, 8))
     config = _tiny()
     assert data_sources("essen,bach", config) == [(0, "essen"), (2, "bach-soprano")]
     assert data_sources("irish=some/folder", config) == [(1, "some/folder")]
@@ -162,3 +164,13 @@ def test_evaluation_refuses_a_model_that_held_nothing_out_of_its_own_data():
     model.provenance = {"data": "essen", "split_seed": 0, "val_fraction": 0.0}
     with pytest.raises(AtelierError, match="trained on every piece of essen"):
         evaluate_tunes(model, name="m", options=EvalOptions(num_samples=4))
+
+
+def test_scoring_windows_count_every_step_once():
+    from atelier.data.melodies import PAD
+
+    tune = Tune(_waltzes(1)[0], style=0, meter=1, key=0)  # 96 steps of 3/4: bars of 12
+    windows = TuneWindows([tune], encoding=_tiny().encoding, window_steps=32, hop_bars=None)
+    rows = windows.get_batch(range(len(windows)))[:, 3:]
+    assert [windows.window(i)[1] for i in range(len(windows))] == [0, 24, 48, 72]  # 2 whole bars each
+    assert int((rows != PAD).sum()) == 96

@@ -385,7 +385,7 @@ def test_reproduce_says_every_kind_of_item_is_identical(client):
         assert check["status"] == "done", check["error"]
         assert check["result"]["identical"] and check["result"]["checked"], check["result"]
         files = set(client.get(f"/api/items/{item}").json()["files"]) - {"recipe.json"}
-        assert set(check["result"]["checked"]) == files  # grids, GIF, before.png, MusicXML, answer.mid too
+        assert set(check["result"]["checked"]) == files  # grids, GIF, before.png, MusicXML, the answer too
     assert client.post("/api/jobs", json={"kind": "reproduce", "params": {"item": "0" * 16}}).status_code == 400
 
 

@@ -32,10 +32,10 @@ def compose(
     meter: str | None = None,
     key: str | None = None,
 ) -> list[Melody]:
-    """``n`` new melodies from a melody RNN (any length, a primer, beam search) or a MusicVAE (its
-    own length, from the prior): a shipped model's name, a checkpoint's path or a loaded model.
+    """``n`` new melodies from a melody RNN or melody transformer (any length, a primer, beam search)
+    or a MusicVAE (its own length, from the prior): a shipped model's name, a checkpoint's path or a loaded model.
 
-    ``primer`` (melody RNN only) opens every melody: a :class:`~atelier.music.events.Melody`, a MIDI
+    ``primer`` (not for a MusicVAE) opens every melody: a :class:`~atelier.music.events.Melody`, a MIDI
     file's path, or Magenta's list of one value per 16th-note step (a pitch starts a note, -2 holds
     it, -1 stops it). ``primer_pitches`` is the command line's ``--primer-pitches``: one quarter
     note per pitch, -1 a quarter rest, each in the model's range. ``qpm`` and ``program`` (General
@@ -80,8 +80,9 @@ def compose(
 
 def respond(
     model: str | os.PathLike | TrainedModel,
-    phrase: Melody | Sequence[int] | str | os.PathLike,
+    phrase: Melody | Sequence[int] | str | os.PathLike | None = None,
     *,
+    phrase_pitches: Sequence[int] | None = None,
     bars: int = 2,
     temperature: float = 1.0,
     top_p: float = 0.95,
@@ -91,8 +92,8 @@ def respond(
     style: str | None = None,
 ) -> Melody:
     """Call and response: ``bars`` bars answering ``phrase`` (a :class:`~atelier.music.events.Melody`,
-    a MIDI file's path, or Magenta's step list), from a melody RNN or melody transformer given by
-    name, path or as a loaded model. The answer continues the phrase in its key and meter; see
+    a MIDI file's path, or Magenta's step list; or ``phrase_pitches``, one quarter note per pitch as
+    ``--call-pitches``), from a melody RNN or melody transformer given by name, path or as a loaded model. The answer continues the phrase in its key and meter; see
     :func:`atelier.music.compose.respond` for the options. This is what the studio's call and
     response calls.
 
@@ -104,12 +105,15 @@ def respond(
     name = None if isinstance(model, TrainedModel) else model
     if name is not None:
         model = load(name)
-    if isinstance(phrase, (str, os.PathLike)):
+    if (phrase is None) == (phrase_pitches is None):
+        raise AtelierError("give the call as a phrase or as phrase pitches, one of them")
+    if not library.is_music_model(model) or model.kind not in library.RESPONDERS:
+        raise AtelierError(f"respond needs a melody RNN or a melody transformer, got a {library.kind_of(model)} model")
+    if phrase_pitches is not None:
+        phrase = library.primer_from_pitches(list(phrase_pitches), model.config.encoding, what="call")
+    elif isinstance(phrase, (str, os.PathLike)):
         phrase = library.read_primer(phrase)
     elif not isinstance(phrase, Melody):
-        if not library.is_music_model(model) or model.kind not in library.RESPONDERS:
-            raise AtelierError(f"respond needs a melody RNN or a melody transformer, got a {library.kind_of(model)} "
-                               "model")
         from atelier.data.melodies import primer_melody
 
         phrase = primer_melody(phrase, model.config.encoding)

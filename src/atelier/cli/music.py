@@ -12,7 +12,7 @@ from atelier.provenance import make_recipe
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("compose", help="write new melodies with a melody RNN or a MusicVAE")
+    p = sub.add_parser("compose", help="write new melodies with a melody RNN, a melody transformer or a MusicVAE")
     p.add_argument("model", help="checkpoint path or shipped model name (see `atelier models`)")
     p.add_argument("--bars", type=int, default=None,
                    help="length in bars (default: 16, or a MusicVAE's own length)")
@@ -45,7 +45,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("model", help="a melody RNN or melody transformer: checkpoint path or shipped model name")
     p.add_argument("call", nargs="?", default=None, metavar="CALL.mid", help="a MIDI file whose melody is the call")
     p.add_argument("--call-pitches", default=None, metavar="P,P,…",
-                   help="the call as quarter notes instead of a file, e.g. 67,64,62 (-1 = a quarter rest)")
+                   help="the call as quarter notes instead of a file, e.g. 67,64,62 (-1 = a quarter rest; write "
+                        "--call-pitches=-1,67 when it starts with a rest)")
     p.add_argument("--bars", type=int, default=2, help="length of the answer in bars (default: 2)")
     p.add_argument("--temperature", type=float, default=1.0, help="< 1 safer, > 1 wilder (default: 1.0)")
     p.add_argument("--top-p", type=float, default=0.95,
@@ -68,9 +69,11 @@ def _compose(args: argparse.Namespace) -> int:
     if args.taste is not None:
         from atelier.cli.taste import for_me_command
 
-        if args.primer or args.primer_pitches or args.beam_size != 1 or args.branch_factor != 1:
+        if (args.primer or args.primer_pitches or args.beam_size != 1 or args.branch_factor != 1 or args.top_p != 1
+                or args.in_key or args.end_on_tonic or args.style or args.meter or args.key):
             raise AtelierError("--taste chooses among the model's own tunes (temperature and seed); leave out "
-                               "--primer, --primer-pitches and beam search")
+                               "--primer, --primer-pitches, beam search, --top-p, --in-key, --end-on-tonic, --style, "
+                               "--meter and --key")
         return for_me_command(args, n=args.n, bars=args.bars)
     pitches = None if args.primer_pitches is None else parse_pitches(args.primer_pitches)
     params = {"bars": args.bars, "n": args.n, "temperature": args.temperature, "primer": args.primer,
@@ -93,10 +96,8 @@ def _respond(args: argparse.Namespace) -> int:
 
     if (args.call is None) == (args.call_pitches is None):
         raise AtelierError("give the call as a MIDI file (CALL.mid) or as --call-pitches, one of them")
-    phrase: object = args.call
-    if args.call_pitches is not None:  # quarter notes as Magenta's step list: a pitch (or -1, a rest) and 3 holds
-        phrase = [step for pitch in parse_pitches(args.call_pitches) for step in (pitch, -2, -2, -2)]
-    params = {"phrase": phrase, "bars": args.bars, "temperature": args.temperature, "top_p": args.top_p,
+    pitches = None if args.call_pitches is None else parse_pitches(args.call_pitches)
+    params = {"phrase": args.call, "phrase_pitches": pitches, "bars": args.bars, "temperature": args.temperature, "top_p": args.top_p,
               "in_key": args.in_key, "end_on_tonic": args.end_on_tonic, "seed": args.seed, "style": args.style}
     answer = respond(args.model, **params)
     recipe = make_recipe("respond", params, model=args.model, input_params=["phrase"] if args.call else [])

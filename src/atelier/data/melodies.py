@@ -383,9 +383,11 @@ class TuneWindows:
     meter and key (moved with the tune) in the first three columns, then the events; steps after a
     tune's end are :data:`PAD`. Every tune yields at least one window, however short, and the last
     window of a tune reaches its end, so endings are learned. A note held across a window's start
-    is struck again at step 0.
+    is struck again at step 0. Tunes without notes, or that fit the range at no shift, give none.
 
-    ``hop_bars`` = bars between window starts (None: windows do not overlap).
+    ``hop_bars`` = bars between window starts. None: every step is in exactly one window (for
+    scoring): windows start every whole number of bars that fits in ``window_steps``, and the steps
+    of a window past the next window's start are PAD.
 
     >>> from atelier.music.events import Note
     >>> waltz = Melody(tuple(Note(60 + i, 6 * i, 6 * i + 6) for i in range(8)), num_steps=48, time_signature=(3, 4))
@@ -413,16 +415,20 @@ class TuneWindows:
                 sounding[note.start_step:note.end_step] = encoding.encode_pitch(note.pitch)
             self._events.append(np.stack([events, np.pad(sounding, (0, window_steps), constant_values=-1)]))
             bar = melody.steps_per_bar
-            hop = bar * hop_bars if hop_bars else max(bar, window_steps // bar * bar)
-            last = max(0, -(-(melody.num_steps - window_steps) // bar) * bar)  # the first bar line whose window reaches the end
-            starts = sorted(set(range(0, last + 1, hop)) | {last})
+            if hop_bars:
+                hop = bar * hop_bars
+                last = max(0, -(-(melody.num_steps - window_steps) // bar) * bar)  # the first bar line whose window reaches the end
+                starts = sorted(set(range(0, last + 1, hop)) | {last})
+            else:  # one window per stretch of whole bars; the rest of each window is PAD
+                hop = max(bar, window_steps // bar * bar)
+                starts = list(range(0, melody.num_steps, hop))
             if not melody.notes:
                 continue
             low, high = min(melody.pitches), max(melody.pitches)
             for shift in sorted(set(int(s) for s in transpose)):
                 if encoding.contains(low + shift) and encoding.contains(high + shift):
-                    items += [(index, start, shift) for start in starts]
-        self._items = np.array(items, dtype=np.int64).reshape(-1, 3)
+                    items += [(index, start, shift, hop if not hop_bars else window_steps) for start in starts]
+        self._items = np.array(items, dtype=np.int64).reshape(-1, 4)
 
     def __len__(self) -> int:
         return len(self._items)
@@ -430,9 +436,10 @@ class TuneWindows:
     def get_batch(self, indices: Any) -> torch.Tensor:
         rows = []
         for i in indices:
-            tune, start, shift = (int(v) for v in self._items[int(i)])
+            tune, start, shift, scored = (int(v) for v in self._items[int(i)])
             events, sounding = self._events[tune][:, start:start + self.window_steps]
             events = events.copy()
+            events[scored:] = PAD  # (non-overlapping windows) the next window scores these
             if events[0] == 0 and sounding[0] >= 0:
                 events[0] = sounding[0]  # re-strike the note held across the window's start
             events = np.where(events >= 2, events + shift, events)  # note-ons move; hold, off and PAD stay
@@ -445,5 +452,5 @@ class TuneWindows:
 
     def window(self, index: int) -> tuple[int, int, int]:
         """``(tune index, start step, transposition)`` of item ``index``."""
-        tune, start, shift = (int(v) for v in self._items[index])
+        tune, start, shift, _ = (int(v) for v in self._items[index])
         return tune, start, shift

@@ -49,33 +49,34 @@ def kind_of(model: Any) -> str:
 def read_primer(path: str | os.PathLike) -> Melody:
     """The melody of a MIDI file, as a primer; unreadable, empty or note-less files are one-line errors.
 
-    A primer in another meter is read as 16th notes and continued in 4/4.
+    A melody RNN reads a primer in another meter as 16th notes and continues it in 4/4; a melody
+    transformer keeps 4/4, 3/4, 6/8 and 2/4.
     """
     from atelier.music.midi import read_midi
 
     return read_midi(path)
 
 
-def primer_from_pitches(pitches: Sequence[int], encoding: MelodyEncoding) -> Melody:
-    """A primer of quarter notes, one per pitch; -1 is a quarter rest. Pitches must be in the
-    model's range.
+def primer_from_pitches(pitches: Sequence[int], encoding: MelodyEncoding, *, what: str = "primer") -> Melody:
+    """A primer (or a call: ``what``) of quarter notes, one per pitch; -1 is a quarter rest. Pitches
+    must be in the model's range.
 
     >>> primer_from_pitches([60, -1, 64], MelodyEncoding()).notes
     (Note(pitch=60, start_step=0, end_step=4, velocity=100), Note(pitch=64, start_step=8, end_step=12, velocity=100))
     """
     if not pitches:
-        raise AtelierError("primer pitches: none given; e.g. 60,62,64")
+        raise AtelierError(f"{what} pitches: none given; e.g. 60,62,64")
     notes = []
     for i, pitch in enumerate(pitches):
         if pitch == -1:
             continue
         if not encoding.contains(pitch):
-            raise AtelierError(f"primer pitch {pitch} (position {i + 1}): outside the model's range "
+            raise AtelierError(f"{what} pitch {pitch} (position {i + 1}): outside the model's range "
                                f"{encoding.min_pitch}..{encoding.max_pitch}; use -1 for a rest")
         notes.append(Note(pitch, i * PRIMER_NOTE_STEPS, (i + 1) * PRIMER_NOTE_STEPS))
     if not notes:
-        raise AtelierError("primer pitches: only rests; give at least one pitch")
-    return Melody(tuple(notes), num_steps=len(pitches) * PRIMER_NOTE_STEPS, name="primer")
+        raise AtelierError(f"{what} pitches: only rests; give at least one pitch")
+    return Melody(tuple(notes), num_steps=len(pitches) * PRIMER_NOTE_STEPS, name=what)
 
 
 def parse_pitches(text: str) -> list[int]:
@@ -114,8 +115,8 @@ def compose(
     primer, beam search, :mod:`atelier.music.sampling`'s controls) or MusicVAE (its own length,
     sampled from the prior).
 
-    ``bars`` defaults to 16 for a melody RNN and to the model's length for a MusicVAE. ``primer``
-    (melody RNN only): a :class:`Melody` or Magenta's list of one value per 16th-note step (a pitch
+    ``bars`` defaults to 16 for a melody RNN or transformer and to the model's length for a MusicVAE.
+    ``primer`` (not for a MusicVAE): a :class:`Melody` or Magenta's list of one value per 16th-note step (a pitch
     starts a note, -2 holds, -1 stops). ``qpm`` and ``program`` (General MIDI, 0 = piano) set the
     tempo and instrument of the output. ``top_p``, ``in_key`` and ``end_on_tonic``: see
     :mod:`atelier.music.sampling`. ``style``, ``meter`` ("6/8") and ``key`` ("D major"): what kind of
@@ -175,7 +176,7 @@ def respond(model: Any, phrase: Melody, *, bars: int = 2, temperature: float = 1
     """Call and response: ``bars`` bars that answer ``phrase``, from a melody RNN or melody transformer.
 
     The call is rounded up to whole bars and the model continues it; only the continuation comes
-    back, starting at 0, in the call's key, meter, tempo and instrument. By default the answer
+    back, starting at 0 (a call note the model holds across the bar line opens the answer), in the call's key, meter, tempo and instrument. By default the answer
     keeps to the call's key (``in_key``) and comes home to its tonic (``end_on_tonic``); ``top_p``
     0.95 leaves out the long tail of unlikely notes. ``style`` (a melody transformer's: "essen",
     "irish", "bach") says what kind of tune to answer with. A melody RNN works in 4/4 only.
@@ -209,8 +210,8 @@ def respond(model: Any, phrase: Melody, *, bars: int = 2, temperature: float = 1
     whole = model.sample(1, bars=call_steps // bar + bars, primer=fit_length(phrase, call_steps),
                          temperature=temperature, top_p=top_p, in_key=in_key, end_on_tonic=end_on_tonic, seed=seed,
                          qpm=phrase.qpm, program=phrase.program, **options)[0]
-    notes = tuple(Note(n.pitch, n.start_step - call_steps, n.end_step - call_steps, n.velocity)
-                  for n in whole.notes if n.start_step >= call_steps)
+    notes = tuple(Note(n.pitch, max(n.start_step, call_steps) - call_steps, n.end_step - call_steps, n.velocity)
+                  for n in whole.notes if n.end_step > call_steps)
     return replace(whole, notes=notes, num_steps=bars * bar, time_signature=phrase.time_signature, name="answer")
 
 

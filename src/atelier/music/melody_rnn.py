@@ -467,6 +467,9 @@ class MelodyRNNModel(TrainedModel, nn.Module):
                                    f"the {bars} bars ({num_steps} steps) to generate; ask for more bars")
             if melody.notes and (in_key or end_on_tonic):
                 key = find_key(melody.transpose(shift))
+        if end_on_tonic and len(primed) > num_steps - STEPS_PER_BAR:
+            raise AtelierError(f"end_on_tonic: the primer ({len(primed)} steps) reaches into the last bar, which it "
+                               "could not change; ask for more bars")
         controls = Controls(temperature=temperature, top_p=top_p, scale=key.scale if in_key else None,
                             steps_per_bar=STEPS_PER_BAR)
         options = dict(seed=seed, beam_size=beam_size, branch_factor=branch_factor,
@@ -476,10 +479,12 @@ class MelodyRNNModel(TrainedModel, nn.Module):
         last_bar = num_steps - STEPS_PER_BAR
         if end_on_tonic and primer is None and last_bar > 0:
             start = sample_events(self.network, n, num_steps=last_bar, primer=primed, controls=controls, **options)
-            tonics = [find_key(m).tonic if m.notes else 0 for m in events_to_melodies(start, self.config.encoding)]
+            tonics = [find_key(m).tonic if m.notes else key.tonic for m in events_to_melodies(start, self.config.encoding)]
+            if in_key:  # a key found outside the scale kept to (F# minor from F-A-B): end on the scale's own tonic
+                tonics = [t if t in controls.scale else key.tonic for t in tonics]
             ends = [replace(controls, tonic=t) for t in tonics]
             events = sample_events(self.network, n, num_steps=num_steps, primer=start, controls=ends,
-                                   **{**options, "seed": seed + 1})
+                                   **{**options, "seed": seed + 2**32})  # not another seed's first pass
         else:
             events = sample_events(self.network, n, num_steps=num_steps, primer=primed,
                                    controls=replace(controls, tonic=key.tonic if end_on_tonic else None), **options)

@@ -14,8 +14,9 @@ motifs). Each step's input is the previous event's embedding plus four learned e
 
 Sampling (:mod:`atelier.music.sampling`): temperature, top-p, masking out-of-key notes, ending on the
 tonic, Magenta's beam search; with a cache of each layer's keys and values so each new step costs
-one position. Tunes longer than the training window slide it: the model sees the last
-``window_steps`` steps, as in training. :func:`atelier.music.compose.respond` answers a phrase in
+one position. Past the training window the cache slides: keys older than ``window_steps``
+steps are dropped, so no distance exceeds what training saw (though, unlike in a training window,
+the oldest step kept is not the start symbol). :func:`atelier.music.compose.respond` answers a phrase in
 its key and meter (call and response).
 
 Example:
@@ -442,6 +443,15 @@ class MelodyTransformerModel(TrainedModel, nn.Module):
                     raise AtelierError(f"primer: {describe_range(melody, self.config.encoding)}")
                 melody, octaves = fitted, fitted.notes[0].pitch - melody.notes[0].pitch
             primed = torch.from_numpy(melody.to_events(self.config.encoding))
+        shortest = bars * (BAR_STEPS[meter_index] if meter_index is not None else min(BAR_STEPS))
+        if len(primed) > shortest:  # before any meter is drawn, so the answer does not depend on the seed
+            raise AtelierError(f"primer: {len(primed)} steps is longer than {bars} bars of "
+                               f"{'its meter' if meter_index is not None else 'the shortest meter that may be drawn'} "
+                               f"({shortest} steps); ask for more bars or give a meter")
+        if end_on_tonic and len(primed) > shortest - (BAR_STEPS[meter_index] if meter_index is not None else
+                                                     min(BAR_STEPS)):
+            raise AtelierError(f"end_on_tonic: the primer ({len(primed)} steps) reaches into the last bar, which it "
+                               "could not change; ask for more bars")
         conditions = self.conditions(n, style=style, meter=meter_index, key=key_index_, seed=seed)
         # 2. decode the tunes of each meter together (bars of one length), each in its own key
         out: list[Melody | None] = [None] * n
@@ -449,14 +459,11 @@ class MelodyTransformerModel(TrainedModel, nn.Module):
             rows = (conditions[:, 1] == m).nonzero().flatten()
             bar = BAR_STEPS[m]
             num_steps = bars * bar
-            if len(primed) > num_steps:
-                raise AtelierError(f"primer: {len(primed)} steps is longer than the {bars} bars ({num_steps} steps) "
-                                   "to generate; ask for more bars")
             keys = [int(k) for k in conditions[rows, 2]]
             controls = [Controls(temperature=temperature, top_p=top_p, scale=key_scale(k) if in_key else None,
                                  tonic=k % 12 if end_on_tonic else None, steps_per_bar=bar) for k in keys]
             events = self._decode(conditions[rows], num_steps=num_steps, primer=primed, controls=controls,
-                                  seed=seed + m, beam_size=beam_size, branch_factor=branch_factor,
+                                  seed=seed * len(TUNE_METERS) + m, beam_size=beam_size, branch_factor=branch_factor,
                                   steps_per_iteration=steps_per_iteration)
             for row, key_, tune in zip(rows.tolist(), keys, events.numpy(), strict=True):
                 notes = tuple(events_to_notes(tune, self.config.encoding))

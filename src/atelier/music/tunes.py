@@ -37,6 +37,7 @@ from atelier.data.melodies import (
     TuneWindows,
     crop,
     load_tunes,
+    shift_key,
     training_source,
 )
 from atelier.errors import AtelierError, choose_one
@@ -59,9 +60,11 @@ def key_index(melody: Melody) -> int:
 def parse_key(key: str | int | None) -> int | None:
     """``"D major"``, ``"e minor"``, ``"F#"`` (major) or an index 0..23 → 0..23; None stays None.
 
-    >>> parse_key("D major"), parse_key("e minor"), parse_key("Bb"), parse_key(None)
-    (2, 16, 10, None)
+    >>> parse_key("D major"), parse_key("e minor"), parse_key("Bb"), parse_key("14"), parse_key(None)
+    (2, 16, 10, 14, None)
     """
+    if isinstance(key, str) and key.strip().isdigit():
+        key = int(key)
     if key is None or (isinstance(key, int) and not isinstance(key, bool) and 0 <= key < NUM_KEYS):
         return key
     names = {"c": 0, "c#": 1, "db": 1, "d": 2, "d#": 3, "eb": 3, "e": 4, "f": 5, "f#": 6, "gb": 6, "g": 7,
@@ -91,8 +94,9 @@ def parse_meter(meter: str | Sequence[int] | None) -> int | None:
     except (TypeError, ValueError):
         pair = ()
     if pair not in TUNE_METERS:
-        raise choose_one("meter", meter if isinstance(meter, str) else "/".join(map(str, meter)),
-                         [f"{a}/{b}" for a, b in TUNE_METERS])
+        shown = meter if isinstance(meter, str) else (
+            "/".join(map(str, meter)) if isinstance(meter, Sequence) else repr(meter))
+        raise choose_one("meter", shown, [f"{a}/{b}" for a, b in TUNE_METERS])
     return TUNE_METERS.index(pair)
 
 
@@ -153,15 +157,16 @@ def condition_counts(tunes: Sequence[Tune], config: Any) -> torch.Tensor:
     encoding = config.encoding
     for tune in tunes:
         low, high = min(tune.melody.pitches), max(tune.melody.pitches)
-        for shift in config.transpose:
+        for shift in sorted(set(config.transpose)):
             if encoding.contains(low + shift) and encoding.contains(high + shift):
-                counts[tune.style, tune.meter, (tune.key % 12 + shift) % 12 + 12 * (tune.key // 12)] += 1
+                counts[tune.style, tune.meter, shift_key(tune.key, shift)] += 1
     return counts
 
 
 def held_out_windows(tunes: Sequence[Tune], config: Any, *, max_windows: int | None = None,
                      seed: int = 0) -> torch.Tensor:
-    """Non-overlapping windows of held-out tunes as written: (N, 3 + T), a seeded subset if ``max_windows``."""
+    """Windows of held-out tunes as written that score each step once: (N, 3 + T), a seeded subset if
+    ``max_windows``."""
     windows = TuneWindows(tunes, encoding=config.encoding, window_steps=config.window_steps, hop_bars=None)
     index = np.arange(len(windows))
     if max_windows is not None and len(index) > max_windows:
@@ -250,7 +255,7 @@ def evaluate_tunes(model: Any, *, name: str, options: EvalOptions) -> Evaluation
         ours = compare_melodies(generated, reference, seed=options.seed).mean_overlap
         theirs = compare_melodies([t.melody for t in known], reference, seed=options.seed).mean_overlap
         made = tune_qualities(generated, keys)
-        found = tune_qualities(reference, [key_index(m) for m in reference])
+        found = tune_qualities(reference, [t.key for t in real])  # the key found on the whole tune
         whole = [t.melody for t in val if t.style == s and t.melody.notes]  # how real tunes end: whole tunes,
         plain = [find_key(m, final_weight=0) for m in whole]  # keyed without the final-note weight
         real_endings = np.mean([m.notes[-1].pitch % 12 == k.tonic for m, k in zip(whole, plain, strict=True)])

@@ -298,7 +298,7 @@ export function melodyView(groups, {label = "", qpm = QPM} = {}) {
 export async function melodyCard(item, {title} = {}) {
   const card = el("article", {class: "melody", dataset: {item: item.id}}, el("h3", {}, title || item.title));
   const midis = item.files.filter((n) => /\.midi?$/.test(n));
-  // a morph: all its steps in one file; call and response: the whole exchange (the answer alone is a download)
+  // a morph: all its steps in one file; call and response: its answer (the Compose page plays the exchange)
   const whole = item.recipe?.job === "respond" ? midis.find((n) => n !== "answer.mid")
     : midis.find((n) => n === "interpolation.mid");
   for (const name of whole ? [whole] : midis) {
