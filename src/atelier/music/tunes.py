@@ -204,7 +204,7 @@ def tune_qualities(tunes: Sequence[Melody], keys: Sequence[int]) -> dict[str, np
 def evaluate_tunes(model: Any, *, name: str, options: EvalOptions) -> EvaluationReport:
     """``atelier evaluate`` for the melody transformer, on the held-out tunes of the split it was trained with.
 
-    1. held-out loss and perplexity per step (non-overlapping windows, as written), and the same for
+    1. held-out loss and perplexity per step (each step of the tunes as written scored once), and the same for
        an interpolated Kneser-Ney 4-gram fitted on the training windows at the model's transpositions;
     2. per style: ``options.num_samples`` / styles generated 8-bar tunes (meters and keys drawn as
        the style's training tunes have them) against the first 8 bars of its held-out tunes, feature
