@@ -242,6 +242,14 @@ def test_answers_lie_inside_their_bars_and_call_pitches_name_the_call(rnn):
 
     answers = [respond(rnn, D_MAJOR_CALL, bars=1, seed=s, in_key=False, end_on_tonic=False) for s in range(8)]
     assert all(a.notes and all(0 <= n.start_step < n.end_step <= 16 for n in a.notes) for a in answers)
+    # a model that holds the call's last note over the bar line: the answer opens with that note
+    class Holder(type(rnn)):
+        def sample(self, n=1, **options):
+            return [Melody((Note(62, 0, 8), Note(64, 24, 40), Note(66, 40, 48)), num_steps=48)]
+
+    held = Holder(rnn.config, rnn.network)
+    assert [(n.pitch, n.start_step, n.end_step) for n in respond(held, D_MAJOR_CALL, bars=1).notes] == [
+        (64, 0, 8), (66, 8, 16)]
     with pytest.raises(AtelierError, match=re.escape("call pitch 30 (position 3): outside the model's range")):
         respond_by_model(rnn, phrase_pitches=[67, 62, 30])
     with pytest.raises(AtelierError, match="one of them"):

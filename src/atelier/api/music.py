@@ -107,8 +107,7 @@ def respond(
         model = load(name)
     if (phrase is None) == (phrase_pitches is None):
         raise AtelierError("give the call as a phrase or as phrase pitches, one of them")
-    if not library.is_music_model(model) or model.kind not in library.RESPONDERS:
-        raise AtelierError(f"respond needs a melody RNN or a melody transformer, got a {library.kind_of(model)} model")
+    library.require_responder(model)  # before its encoding reads the call
     if phrase_pitches is not None:
         phrase = library.primer_from_pitches(list(phrase_pitches), model.config.encoding, what="call")
     elif isinstance(phrase, (str, os.PathLike)):

@@ -192,8 +192,7 @@ def respond(model: Any, phrase: Melody, *, bars: int = 2, temperature: float = 1
     """
     from atelier.data.melodies import crop as fit_length
 
-    if not (is_music_model(model) and model.kind in RESPONDERS):
-        raise AtelierError(f"respond needs a melody RNN or a melody transformer, got a {kind_of(model)} model")
+    require_responder(model)
     _check_count("bars", bars)
     if not isinstance(phrase, Melody) or not phrase.notes:
         raise AtelierError("phrase: no notes to answer; give a melody with at least one note")
@@ -213,6 +212,13 @@ def respond(model: Any, phrase: Melody, *, bars: int = 2, temperature: float = 1
     notes = tuple(Note(n.pitch, max(n.start_step, call_steps) - call_steps, n.end_step - call_steps, n.velocity)
                   for n in whole.notes if n.end_step > call_steps)
     return replace(whole, notes=notes, num_steps=bars * bar, time_signature=phrase.time_signature, name="answer")
+
+
+def require_responder(model: Any) -> Any:
+    """``model`` if it continues a phrase (a melody RNN or transformer), else a one-line error naming what it is."""
+    if not (is_music_model(model) and model.kind in RESPONDERS):
+        raise AtelierError(f"respond needs a melody RNN or a melody transformer, got a {kind_of(model)} model")
+    return model
 
 
 def require_music_vae(model: Any) -> Any:

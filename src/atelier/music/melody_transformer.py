@@ -49,9 +49,9 @@ from atelier.data.melodies import (
     TUNE_METERS,
     TuneWindows,
     check_styles,
+    prepare_melody,
     primer_melody,
 )
-from atelier.data.music import describe_range, fit_to_range
 from atelier.errors import AtelierError, choose_one
 from atelier.family import DataOptions, EvalOptions, EvaluationReport, Family, TrainedModel
 from atelier.metrics.music import EventScores
@@ -376,18 +376,15 @@ class MelodyTransformerModel(TrainedModel, nn.Module):
         if style not in self.config.styles:
             raise choose_one("style", style, self.config.styles)
         s = self.config.styles.index(style)
-        weights = self.network.counts[s].clone()  # (meters, keys)
+        allowed = torch.ones(len(TUNE_METERS), NUM_KEYS)  # (meters, keys): what the caller left open
         if meter is not None:
-            weights[[i for i in range(len(TUNE_METERS)) if i != meter]] = 0
+            allowed[[i for i in range(len(TUNE_METERS)) if i != meter]] = 0
         if key is not None:
-            weights[:, [i for i in range(NUM_KEYS) if i != key]] = 0
+            allowed[:, [i for i in range(NUM_KEYS) if i != key]] = 0
+        weights = self.network.counts[s].cpu() * allowed
         if not weights.sum() > 0:  # never trained, or a combination never seen: any of what is allowed
-            weights = torch.ones_like(weights)
-            if meter is not None:
-                weights[[i for i in range(len(TUNE_METERS)) if i != meter]] = 0
-            if key is not None:
-                weights[:, [i for i in range(NUM_KEYS) if i != key]] = 0
-        drawn = torch.multinomial(weights.flatten().cpu(), n, replacement=True,
+            weights = allowed
+        drawn = torch.multinomial(weights.flatten(), n, replacement=True,
                                   generator=torch.Generator().manual_seed(seed))  # (n,)
         return torch.stack([torch.full((n,), s), drawn // NUM_KEYS, drawn % NUM_KEYS], dim=1)
 
@@ -428,28 +425,21 @@ class MelodyTransformerModel(TrainedModel, nn.Module):
         primed, octaves = torch.zeros(0, dtype=torch.int64), 0
         if primer is not None:
             melody = primer_melody(primer, self.config.encoding)
-            if melody.steps_per_quarter != STEPS_PER_QUARTER:
-                raise AtelierError(f"primer: {melody.steps_per_quarter} steps per quarter; the model uses "
-                                   f"{STEPS_PER_QUARTER}")
             if meter_index is None and isinstance(primer, Melody):
                 if melody.time_signature not in TUNE_METERS:
                     raise choose_one("primer's meter", "/".join(map(str, melody.time_signature)),
                                      [f"{a}/{b}" for a, b in TUNE_METERS])
                 meter_index = TUNE_METERS.index(melody.time_signature)
-            if melody.notes:
-                key_index_ = key_index(melody) if key_index_ is None else key_index_
-                fitted = fit_to_range(melody, self.config.encoding)
-                if fitted is None:
-                    raise AtelierError(f"primer: {describe_range(melody, self.config.encoding)}")
-                melody, octaves = fitted, fitted.notes[0].pitch - melody.notes[0].pitch
-            primed = torch.from_numpy(melody.to_events(self.config.encoding))
-        shortest = bars * (BAR_STEPS[meter_index] if meter_index is not None else min(BAR_STEPS))
-        if len(primed) > shortest:  # before any meter is drawn, so the answer does not depend on the seed
+            if melody.notes and key_index_ is None:
+                key_index_ = key_index(melody)
+            prepared = prepare_melody(melody, encoding=self.config.encoding, key="any", what="primer")  # octaves only
+            primed, octaves = torch.from_numpy(prepared.events), prepared.shift
+        shortest = BAR_STEPS[meter_index] if meter_index is not None else min(BAR_STEPS)  # bar that may be drawn
+        if len(primed) > bars * shortest:  # checked before any meter is drawn, so the answer does not depend on the seed
             raise AtelierError(f"primer: {len(primed)} steps is longer than {bars} bars of "
                                f"{'its meter' if meter_index is not None else 'the shortest meter that may be drawn'} "
-                               f"({shortest} steps); ask for more bars or give a meter")
-        if end_on_tonic and len(primed) > shortest - (BAR_STEPS[meter_index] if meter_index is not None else
-                                                     min(BAR_STEPS)):
+                               f"({bars * shortest} steps); ask for more bars or give a meter")
+        if end_on_tonic and len(primed) > (bars - 1) * shortest:
             raise AtelierError(f"end_on_tonic: the primer ({len(primed)} steps) reaches into the last bar, which it "
                                "could not change; ask for more bars")
         conditions = self.conditions(n, style=style, meter=meter_index, key=key_index_, seed=seed)

@@ -36,6 +36,7 @@ import torch
 
 from atelier.errors import AtelierError
 from atelier.music.events import MelodyEncoding
+from atelier.music.melody_family import check_temperature
 
 HOLD, OFF = 0, 1  # Magenta's no-event and note-off; note-ons follow from 2
 
@@ -54,9 +55,7 @@ class Controls:
     steps_per_bar: int = 16
 
     def __post_init__(self) -> None:
-        t = self.temperature
-        if isinstance(t, bool) or not isinstance(t, (int, float)) or not math.isfinite(t) or t <= 0:
-            raise AtelierError(f"temperature={t!r}; must be a number greater than 0")
+        check_temperature(self.temperature)
         p = self.top_p
         if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0 < p <= 1:
             raise AtelierError(f"top_p={p!r}; must be in (0, 1] (1 = off)")
@@ -70,33 +69,33 @@ class Controls:
             raise AtelierError(f"steps_per_bar={self.steps_per_bar}; must be at least 1")
 
 
-def allowed_events(controls: Controls, encoding: MelodyEncoding, t: int, num_steps: int,
-                   primed: int) -> torch.Tensor | None:
-    """Which events step ``t`` of ``num_steps`` may take: a bool mask (C,), or None for all.
+def allowed_masks(controls: Sequence[Controls], encoding: MelodyEncoding, num_steps: int,
+                  primed: int) -> torch.Tensor | None:
+    """(rows, num_steps, C) bool: what each row may play at each step; None when nothing is constrained.
 
     ``primed`` steps are given (a primer); the ending applies only when the last bar is not.
     """
-    c = encoding.num_classes
-    pitch_class = (torch.arange(c) - 2 + encoding.min_pitch) % 12  # of each note-on event
-    is_note = torch.arange(c) >= 2
-    mask = None
-    if controls.scale is not None:
-        mask = ~is_note | torch.isin(pitch_class, torch.tensor(sorted(controls.scale)))
-    last_bar = num_steps - controls.steps_per_bar
-    if controls.tonic is not None and last_bar >= primed and t >= last_bar:
-        ending = is_note & (pitch_class == controls.tonic) if t == last_bar else torch.arange(c) == HOLD
-        mask = ending if mask is None else mask & ending
-    return mask
-
-
-def allowed_masks(controls: Sequence[Controls], encoding: MelodyEncoding, num_steps: int,
-                  primed: int) -> torch.Tensor | None:
-    """(rows, num_steps, C) bool: what each row may play at each step; None when nothing is constrained."""
-    rows = [[allowed_events(c, encoding, t, num_steps, primed) for t in range(num_steps)] for c in controls]
-    if all(m is None for row in rows for m in row):
+    if all(c.scale is None and c.tonic is None for c in controls):
         return None
-    everything = torch.ones(encoding.num_classes, dtype=torch.bool)
-    return torch.stack([torch.stack([everything if m is None else m for m in row]) for row in rows])
+    events = torch.arange(encoding.num_classes)
+    pitch_class = (events - 2 + encoding.min_pitch) % 12  # of each note-on event
+    is_note = events >= 2
+    masks = torch.ones(len(controls), num_steps, encoding.num_classes, dtype=torch.bool)
+    for row, c in enumerate(controls):
+        if c.scale is not None:
+            masks[row] &= ~is_note | torch.isin(pitch_class, torch.tensor(sorted(c.scale)))
+        last_bar = num_steps - c.steps_per_bar
+        if c.tonic is not None and last_bar >= primed:  # the last downbeat: a tonic; then it is held
+            masks[row, last_bar] &= is_note & (pitch_class == c.tonic)
+            masks[row, last_bar + 1:] &= events == HOLD
+    return masks
+
+
+def allowed_events(controls: Controls, encoding: MelodyEncoding, t: int, num_steps: int,
+                   primed: int) -> torch.Tensor | None:
+    """Which events step ``t`` of ``num_steps`` may take: a bool mask (C,), or None for all."""
+    masks = allowed_masks([controls], encoding, num_steps, primed)
+    return None if masks is None or masks[0, t].all() else masks[0, t]
 
 
 def choose(log_p: torch.Tensor, controls: Controls, generator: torch.Generator) -> torch.Tensor:

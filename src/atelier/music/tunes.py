@@ -75,14 +75,19 @@ def parse_key(key: str | int | None) -> int | None:
     raise AtelierError(f"key {key!r}: give a tonic and mode such as 'D major' or 'E minor' (or 0..23)")
 
 
+def key_estimate(index: int) -> KeyEstimate:
+    """Key ``index`` (0..23) as :class:`~atelier.analysis.melodies.KeyEstimate`, which names it and knows its scale."""
+    return KeyEstimate(index % 12, "minor" if index >= 12 else "major", 0.0)
+
+
 def key_name(index: int) -> str:
     """``2`` → ``"D major"``, ``21`` → ``"A minor"``."""
-    return KeyEstimate(index % 12, "minor" if index >= 12 else "major", 0.0).name
+    return key_estimate(index).name
 
 
 def key_scale(index: int) -> frozenset[int]:
     """Pitch classes of key ``index``'s scale (minor: natural minor and the raised 7th)."""
-    return KeyEstimate(index % 12, "minor" if index >= 12 else "major", 0.0).scale
+    return key_estimate(index).scale
 
 
 def parse_meter(meter: str | Sequence[int] | None) -> int | None:
@@ -193,8 +198,7 @@ def tune_qualities(tunes: Sequence[Melody], keys: Sequence[int]) -> dict[str, np
     for melody, key in zip(tunes, keys, strict=True):
         if not melody.notes:
             continue
-        estimate = KeyEstimate(key % 12, "minor" if key >= 12 else "major", 0.0)
-        in_key.append(scale_consistency(melody, estimate))
+        in_key.append(scale_consistency(melody, key_estimate(key)))
         tonic.append(melody.notes[-1].pitch % 12 == key % 12)
         repeated.append(repeated_share(form_letters(self_similarity(melody))))
     return {"in_key": np.array(in_key), "ends_on_tonic": np.array(tonic, dtype=float),
