@@ -102,7 +102,7 @@ def make_sequence(parts: Iterable[Mapping[str, Any]], *, assemble: str, **option
 
     ``assemble``: ``"grid"``: each part makes one picture; they are tiled ``nrow`` a row (as
     :func:`atelier.images.grid.write_grid` does). ``"crop"``: one ``compose`` part; the file is the
-    melody ``output.index`` of its result from ``start_step`` on (:func:`atelier.music.compose.crop`).
+    melody ``output.index`` of its result from ``start_step`` on (:func:`atelier.music.compose.continuation`).
     ``inputs`` gathers the parts' inputs; each part keeps its own model.
 
     >>> part = make_recipe("sample", {"n": 1, "seed": 5}, model="mnist-dcgan", output={"index": 0})

@@ -8,7 +8,7 @@ from PIL import Image
 import atelier
 from atelier.errors import AtelierError
 from atelier.images.grid import write_gif, write_grid
-from atelier.music.compose import crop
+from atelier.music.compose import continuation
 from atelier.music.midi import write_midi
 from atelier.provenance import make_recipe, make_sequence, read_recipe
 
@@ -95,11 +95,11 @@ def test_a_call_and_response_answer_reproduces_from_its_crop_recipe(tmp_path):
     call = {"bars": 3, "n": 1, "temperature": 1.0, "primer": [60, -2, -2, -2, 64] + [-1] * 11, "seed": 4}
     whole = atelier.compose("essen-melody-rnn", **call)[0]
     part = make_recipe("compose", call, model="essen-melody-rnn", output={"index": 0})
-    answer = crop(whole, 16)
+    answer = continuation(whole, 16)
     assert answer.notes and all(n.start_step >= 0 for n in answer.notes) and answer.num_steps % 16 == 0
     path = write_midi(answer, tmp_path / "answer.mid", metadata=make_sequence([part], assemble="crop", start_step=16))
     assert str(atelier.reproduce(path)) == "identical"
-    other = write_midi(crop(whole, 20), tmp_path / "other.mid",
+    other = write_midi(continuation(whole, 20), tmp_path / "other.mid",
                        metadata=make_sequence([part], assemble="crop", start_step=16))
     assert "MIDI events differ" in str(atelier.reproduce(other))
 

@@ -83,11 +83,14 @@ def test_a_damaged_cache_is_rebuilt(tmp_path):
     assert cache_file.stat().st_size > 100
 
 
-def test_essen_and_oneill_abc_corpora(tmp_path):
+def test_essen_oneill_and_ryan_abc_corpora(tmp_path):
     essen = load_melodies("essen", limit=12, cache_dir=tmp_path, time_signatures=None)
     assert len(essen) >= 8 and all(m.name.startswith("essenFolksong/") and "#" in m.name for m in essen)
     oneill = load_melodies("oneill", limit=6, cache_dir=tmp_path)
     assert len(oneill) >= 4 and {m.time_signature for m in oneill} <= set(DEFAULT_TIME_SIGNATURES)
+    ryan = load_melodies("ryan", limit=6, cache_dir=tmp_path, time_signatures=None)
+    assert len(ryan) + ryan.dropped["range"] == 6 and len(ryan) >= 4
+    assert all(m.name.startswith("ryansMammoth/") and m.notes for m in ryan)
 
 
 def test_a_folder_of_midi_files_with_bad_ones_skipped(tmp_path):

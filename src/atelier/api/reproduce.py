@@ -274,12 +274,12 @@ def _sequence(recipe: dict[str, Any], out: Path) -> None:
         images = torch.stack(tiles).float().div(127.5).sub(1.0)  # (N, C, H, W); to_pil rounds back exactly
         write_grid(images, out, nrow=p["nrow"], metadata=recipe)
     elif assemble == "crop" and len(parts) == 1 and parts[0]["command"] == "compose":
-        from atelier.music.compose import crop
+        from atelier.music.compose import continuation
 
         part = parts[0]
         melodies = compose(part["model"], **part["params"])
         melody = melodies[part.get("output", {}).get("index", 0)]
-        write_midi(crop(melody, p["start_step"]), out, metadata=recipe)
+        write_midi(continuation(melody, p["start_step"]), out, metadata=recipe)
     else:
         raise AtelierError(f"sequence recipe: cannot assemble {assemble!r} from {len(parts)} parts "
                            f"({', '.join(part['command'] for part in parts)})")

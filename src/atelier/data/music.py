@@ -59,8 +59,9 @@ CORPORA = {
     "bach-all": "the four voices (S, A, T, B) of the Bach chorales, each voice a melody",
     "essen": "Essen folk songs, 8,512 tunes (ABC)",
     "oneill": "O'Neill's Music of Ireland (1850), 2,003 tunes (ABC)",
+    "ryan": "Ryan's Mammoth Collection (1883): 1,059 reels, hornpipes, jigs and airs (ABC)",
 }
-_CORPUS_FILES = {"bach-soprano": "bach", "bach-all": "bach", "essen": "essen", "oneill": "oneill"}
+_CORPUS_FILES = {"bach-soprano": "bach", "bach-all": "bach", "essen": "essen", "oneill": "oneill", "ryan": "ryan"}
 # Voices to keep, matched on the first word of a part's name ("Soprano Oboe 1 Violin1" is the
 # soprano; doubling instruments, horns, trumpets and timpani are left out; of "Soprano 1" and
 # "Soprano 2" the first is kept).
@@ -143,7 +144,7 @@ def _corpus_files(kind: str) -> tuple[list[Path], Path]:
     base = _music21_corpus_dir()
     if kind == "bach":
         return _bach_chorale_files(), base
-    folder = {"essen": "essenFolksong", "oneill": "oneills1850"}[kind]
+    folder = {"essen": "essenFolksong", "oneill": "oneills1850", "ryan": "ryansMammoth"}[kind]
     return sorted((base / folder).glob("*.abc")), base
 
 

@@ -245,13 +245,13 @@ def concatenate(melodies: Sequence[Melody], *, name: str = "") -> Melody:
     return replace(melodies[0], notes=tuple(notes), num_steps=offset, name=name or melodies[0].name)
 
 
-def crop(melody: Melody, start_step: int, *, name: str = "answer") -> Melody:
+def continuation(melody: Melody, start_step: int, *, name: str = "answer") -> Melody:
     """The notes of ``melody`` that start at ``start_step`` or later, moved to start at 0, in whole
     bars (tempo, meter and instrument kept): the answer of a call and response, which continues a
     call of ``start_step`` steps.
 
     >>> m = Melody((Note(60, 0, 4), Note(62, 16, 20), Note(64, 20, 22)), num_steps=32)
-    >>> c = crop(m, 16)
+    >>> c = continuation(m, 16)
     >>> [(n.pitch, n.start_step, n.end_step) for n in c.notes], c.num_steps
     ([(62, 0, 4), (64, 4, 6)], 16)
     """
