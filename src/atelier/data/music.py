@@ -463,7 +463,7 @@ def available_corpora() -> dict[str, str]:
     """Built-in corpus names with a one-line description.
 
     >>> sorted(available_corpora())
-    ['bach-all', 'bach-soprano', 'essen', 'oneill']
+    ['bach-all', 'bach-soprano', 'essen', 'oneill', 'ryan']
     """
     return dict(CORPORA)
 
