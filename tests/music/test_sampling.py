@@ -7,7 +7,7 @@ import torch
 
 from atelier.errors import AtelierError
 from atelier.music.events import MelodyEncoding
-from atelier.music.sampling import Controls, allowed_events, choose, decode
+from atelier.music.sampling import Controls, allowed_masks, choose, decode
 
 ENCODING = MelodyEncoding(60, 71)  # events: 0 hold, 1 off, 2..13 = C4..B4
 C_MAJOR = frozenset({0, 2, 4, 5, 7, 9, 11})
@@ -33,19 +33,19 @@ def test_controls_refuse_bad_values(kwargs, message):
 
 
 def test_key_mask_keeps_hold_off_and_scale_notes():
-    mask = allowed_events(Controls(scale=C_MAJOR), ENCODING, t=0, num_steps=32, primed=0)
+    mask = allowed_masks([Controls(scale=C_MAJOR)], ENCODING, num_steps=32, primed=0)[0, 0]
     allowed_pitches = [60 + e - 2 for e in range(2, ENCODING.num_classes) if mask[e]]
     assert mask[0] and mask[1] and allowed_pitches == [60, 62, 64, 65, 67, 69, 71]
 
 
 def test_ending_strikes_a_tonic_on_the_last_downbeat_and_holds_it():
-    controls = Controls(tonic=7, steps_per_bar=16)
-    assert allowed_events(controls, ENCODING, t=15, num_steps=32, primed=0) is None  # free before the last bar
-    downbeat = allowed_events(controls, ENCODING, t=16, num_steps=32, primed=0)
-    assert downbeat.nonzero().flatten().tolist() == [67 - 60 + 2]  # only G
-    assert allowed_events(controls, ENCODING, t=20, num_steps=32, primed=0).nonzero().flatten().tolist() == [0]
+    controls = [Controls(tonic=7, steps_per_bar=16)]
+    masks = allowed_masks(controls, ENCODING, num_steps=32, primed=0)[0]
+    assert masks[15].all()  # free before the last bar
+    assert masks[16].nonzero().flatten().tolist() == [67 - 60 + 2]  # only G
+    assert masks[20].nonzero().flatten().tolist() == [0]
     # a primer that covers the last bar is not changed
-    assert allowed_events(controls, ENCODING, t=20, num_steps=32, primed=24) is None
+    assert allowed_masks(controls, ENCODING, num_steps=32, primed=24)[0, 20].all()
 
 
 def test_top_p_draws_only_from_the_smallest_set_that_reaches_p():

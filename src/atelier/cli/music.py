@@ -97,8 +97,9 @@ def _respond(args: argparse.Namespace) -> int:
     if (args.call is None) == (args.call_pitches is None):
         raise AtelierError("give the call as a MIDI file (CALL.mid) or as --call-pitches, one of them")
     pitches = None if args.call_pitches is None else parse_pitches(args.call_pitches)
-    params = {"phrase": args.call, "phrase_pitches": pitches, "bars": args.bars, "temperature": args.temperature, "top_p": args.top_p,
-              "in_key": args.in_key, "end_on_tonic": args.end_on_tonic, "seed": args.seed, "style": args.style}
+    params = {"phrase": args.call, "phrase_pitches": pitches, "bars": args.bars, "temperature": args.temperature,
+              "top_p": args.top_p, "in_key": args.in_key, "end_on_tonic": args.end_on_tonic, "seed": args.seed,
+              "style": args.style}
     answer = respond(args.model, **params)
     recipe = make_recipe("respond", params, model=args.model, input_params=["phrase"] if args.call else [])
     paths = write_outputs([answer], args.out, wav=args.wav, recipe=recipe)

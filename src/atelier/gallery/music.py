@@ -40,6 +40,8 @@ def _link(src: str, label: str) -> str:
 def music_section(out: Path, quick: bool) -> Section:
     """Write ``out/music/…`` and return the section's HTML."""
     from atelier.api import load
+    from atelier.api.music import respond
+    from atelier.data.melodies import crop
     from atelier.music.compose import compose, interpolate, write_interpolation, write_outputs
     from atelier.music.examples import example_path
     from atelier.music.midi import read_midi
@@ -85,8 +87,6 @@ def music_section(out: Path, quick: bool) -> Section:
 
     # 3. The melody transformer: a tune of each style, and a call answered.
     if TRANSFORMER_MODEL in shipped:
-        from atelier.api.music import respond
-
         transformer = load(TRANSFORMER_MODEL)
         parts.append(f"<h3>{html.escape(TRANSFORMER_MODEL)}: one 8-bar tune of each style "
                      "(top-p 0.95, ending on the tonic)</h3>")
@@ -98,8 +98,6 @@ def music_section(out: Path, quick: bool) -> Section:
             parts.append(figure(f"{stem}.png", f"{style}, {meter}, {key}", width=520))
             parts.append(_audio(f"{stem}.wav", f"{style} ({_link(stem + '.mid', 'MIDI')})"))
         call = read_midi(example_path("tune_a"))
-        from atelier.data.melodies import crop
-
         call = crop(call, 2 * call.steps_per_bar)
         answer = respond(transformer, call, bars=2, seed=0)
         write_outputs([concatenate([call, answer], name="call and answer")], folder / "respond", wav=True,

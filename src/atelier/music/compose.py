@@ -176,10 +176,11 @@ def respond(model: Any, phrase: Melody, *, bars: int = 2, temperature: float = 1
     """Call and response: ``bars`` bars that answer ``phrase``, from a melody RNN or melody transformer.
 
     The call is rounded up to whole bars and the model continues it; only the continuation comes
-    back, starting at 0 (a call note the model holds across the bar line opens the answer), in the call's key, meter, tempo and instrument. By default the answer
-    keeps to the call's key (``in_key``) and comes home to its tonic (``end_on_tonic``); ``top_p``
-    0.95 leaves out the long tail of unlikely notes. ``style`` (a melody transformer's: "essen",
-    "irish", "bach") says what kind of tune to answer with. A melody RNN works in 4/4 only.
+    back, starting at 0 (a call note the model holds across the bar line opens the answer), in the
+    call's key, meter, tempo and instrument. By default the answer keeps to the call's key
+    (``in_key``) and comes home to its tonic (``end_on_tonic``); ``top_p`` 0.95 leaves out the long
+    tail of unlikely notes. ``style`` (a melody transformer's: "essen", "irish", "bach") says what
+    kind of tune to answer with. A melody RNN works in 4/4 only.
 
     >>> import dataclasses
     >>> from atelier.music import melody_rnn

@@ -479,7 +479,8 @@ class MelodyRNNModel(TrainedModel, nn.Module):
         last_bar = num_steps - STEPS_PER_BAR
         if end_on_tonic and primer is None and last_bar > 0:
             start = sample_events(self.network, n, num_steps=last_bar, primer=primed, controls=controls, **options)
-            tonics = [find_key(m).tonic if m.notes else key.tonic for m in events_to_melodies(start, self.config.encoding)]
+            tonics = [find_key(m).tonic if m.notes else key.tonic
+                      for m in events_to_melodies(start, self.config.encoding)]
             if in_key:  # a key found outside the scale kept to (F# minor from F-A-B): end on the scale's own tonic
                 tonics = [t if t in controls.scale else key.tonic for t in tonics]
             ends = [replace(controls, tonic=t) for t in tonics]

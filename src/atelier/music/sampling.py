@@ -91,13 +91,6 @@ def allowed_masks(controls: Sequence[Controls], encoding: MelodyEncoding, num_st
     return masks
 
 
-def allowed_events(controls: Controls, encoding: MelodyEncoding, t: int, num_steps: int,
-                   primed: int) -> torch.Tensor | None:
-    """Which events step ``t`` of ``num_steps`` may take: a bool mask (C,), or None for all."""
-    masks = allowed_masks([controls], encoding, num_steps, primed)
-    return None if masks is None or masks[0, t].all() else masks[0, t]
-
-
 def choose(log_p: torch.Tensor, controls: Controls, generator: torch.Generator) -> torch.Tensor:
     """One event per row of log-probabilities (B, C) (already masked): temperature, then top-p, then a draw."""
     logits = log_p / controls.temperature
